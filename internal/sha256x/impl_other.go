@@ -11,7 +11,7 @@ const useSHANI = false
 // The SHA-NI entry points exist only so that the portable code compiles;
 // useSHANI is false, so they are never called.
 
-func blocksSHANI(h *[8]uint32, p []byte)        { panic("sha256x: no SHA-NI") }
+func leafSHANIGo(data []byte) [32]byte          { panic("sha256x: no SHA-NI") }
 func nodeSHANI(out, left, right *[32]byte)      { panic("sha256x: no SHA-NI") }
 func nodesSHANI(dst, src *[32]byte, n int)      { panic("sha256x: no SHA-NI") }
 func leavesSHANI(dst [][32]byte, data [][]byte) { panic("sha256x: no SHA-NI") }

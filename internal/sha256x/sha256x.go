@@ -26,7 +26,10 @@ func Node(left, right *[32]byte) [32]byte {
 // Leaf returns SHA-256(0x00 || data), the RFC 6962 hash of the leaf whose
 // record is data.
 func Leaf(data []byte) [32]byte {
-	return leaf(data, useSHANI)
+	if useSHANI {
+		return leafSHANIGo(data)
+	}
+	return leafGeneric(data)
 }
 
 // Nodes sets dst[i] = Node(&src[2*i], &src[2*i+1]) for every i < len(dst):
@@ -159,48 +162,44 @@ func nodesGeneric(dst, src [][32]byte) {
 // leavesGeneric is Leaves in pure Go, after the argument checks.
 func leavesGeneric(dst [][32]byte, data [][]byte) {
 	for i := range dst {
-		dst[i] = leaf(data[i], false)
+		dst[i] = leafGeneric(data[i])
 	}
 }
 
-// blocks runs the compression function over p with SHA-NI if asm is set
-// and in pure Go otherwise. A branch rather than a function value keeps the
-// state on the caller's stack.
-func blocks(asm bool, h *[8]uint32, p []byte) {
-	if asm {
-		blocksSHANI(h, p)
-		return
-	}
-	blocksGeneric(h, p)
-}
-
-// leaf computes SHA-256(0x00 || data), with SHA-NI if asm is set.
-// The first block (prefix byte plus 63 data bytes) and the padded tail go
-// through a stack buffer; the full blocks between them are hashed in place.
-func leaf(data []byte, asm bool) [32]byte {
-	var buf [2 * BlockSize]byte
-	h := iv
-	total := uint64(len(data)) + 1
-	n := 1 // bytes used in buf
+// leafTail writes the end of the leaf message 0x00 || data, padded, into
+// tail and returns how many of its blocks to hash (1 or 2). Before the
+// tail come nfull blocks that are read from data in place: the first is
+// 0x00 || data[:63], block k > 0 is data[63+64*(k-1):][:64].
+func leafTail(data []byte, tail *[2 * BlockSize]byte) (nfull, ntail int) {
+	var n int // bytes of message in tail
 	if len(data) >= BlockSize-1 {
-		copy(buf[1:BlockSize], data)
-		blocks(asm, &h, buf[:BlockSize])
-		data = data[BlockSize-1:]
-		if full := len(data) &^ (BlockSize - 1); full > 0 {
-			blocks(asm, &h, data[:full])
-			data = data[full:]
-		}
-		n = copy(buf[:], data)
+		nfull = 1 + (len(data)-(BlockSize-1))/BlockSize
+		n = copy(tail[:], data[BlockSize-1+BlockSize*(nfull-1):])
 	} else {
-		n += copy(buf[1:], data)
+		tail[0] = 0x00
+		n = 1 + copy(tail[1:], data)
 	}
-	buf[n] = 0x80
+	tail[n] = 0x80
 	end := BlockSize
 	if n >= BlockSize-8 {
 		end = 2 * BlockSize
 	}
-	clear(buf[n+1 : end-8])
-	binary.BigEndian.PutUint64(buf[end-8:end], total*8)
-	blocks(asm, &h, buf[:end])
+	clear(tail[n+1 : end-8])
+	binary.BigEndian.PutUint64(tail[end-8:end], (uint64(len(data))+1)*8)
+	return nfull, end / BlockSize
+}
+
+// leafGeneric is Leaf in pure Go.
+func leafGeneric(data []byte) [32]byte {
+	var tail [2 * BlockSize]byte
+	nfull, ntail := leafTail(data, &tail)
+	h := iv
+	if nfull > 0 {
+		var head [BlockSize]byte
+		copy(head[1:], data)
+		blocksGeneric(&h, head[:])
+		blocksGeneric(&h, data[BlockSize-1:BlockSize-1+BlockSize*(nfull-1)])
+	}
+	blocksGeneric(&h, tail[:BlockSize*ntail])
 	return digest(&h)
 }

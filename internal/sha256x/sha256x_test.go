@@ -27,7 +27,7 @@ func impls() []impl {
 		{
 			name:   "generic",
 			node:   nodeGeneric,
-			leaf:   func(d []byte) [32]byte { return leaf(d, false) },
+			leaf:   leafGeneric,
 			nodes:  nodesGeneric,
 			leaves: leavesGeneric,
 		},
@@ -40,7 +40,7 @@ func impls() []impl {
 				nodeSHANI(&out, l, r)
 				return out
 			},
-			leaf: func(d []byte) [32]byte { return leaf(d, true) },
+			leaf: leafSHANIGo,
 			nodes: func(dst, src [][32]byte) {
 				if len(dst) > 0 {
 					nodesSHANI(&dst[0], &src[0], len(dst))

@@ -226,6 +226,73 @@ func nodeBlock2(s stream, right addr, gp string) {
 	emit("MOVOU nodeW12<>(SB), %s", s.m[3])
 }
 
+// leafHead loads the first block of a leaf message, 0x00 || p[0:63],
+// reading only p[0:63]: one load shifted left by a byte, three loads at
+// odd offsets.
+func leafHead(s stream, p addr) {
+	emit("MOVOU %s, %s", p.at(0), s.m[0])
+	emit("MOVOU %s, %s", p.at(15), s.m[1])
+	emit("MOVOU %s, %s", p.at(31), s.m[2])
+	emit("MOVOU %s, %s", p.at(47), s.m[3])
+	emit("PSLLDQ $1, %s", s.m[0])
+	for _, m := range s.m {
+		emit("PSHUFB %s, %s", mask, m)
+	}
+}
+
+// block runs one block for every stream with the given loader, saving the
+// state before and adding it back after.
+func block(ss []stream, load func(i int, s stream)) {
+	for i, s := range ss {
+		save(s, 32*i)
+		load(i, s)
+	}
+	compress(ss, nil)
+	for i, s := range ss {
+		addSaved(s, 32*i)
+	}
+}
+
+// leafFunc writes the one- or two-stream leaf function. Each stream has a
+// record pointer (SI, DI), a tail buffer (R8, R9) and an output (R10, R11).
+// nfull blocks come from the record (the first one with the 0x00 prefix,
+// the others at offset 63+64k) and ntail blocks from the tail buffer.
+func leafFunc(ss []stream, name string) {
+	ptr := []string{"SI", "DI"}
+	tail := []string{"R8", "R9"}
+	outs := []string{"R10", "R11"}
+	for i := range ss {
+		emit("MOVOU ivABEF<>(SB), %s", ss[i].abef)
+		emit("MOVOU ivCDGH<>(SB), %s", ss[i].cdgh)
+	}
+	emit("TESTQ CX, CX")
+	emit("JZ %sTail", name)
+	block(ss, func(i int, s stream) { leafHead(s, addr{ptr[i], 0}) })
+	for i := range ss {
+		emit("ADDQ $63, %s", ptr[i])
+	}
+	emit("DECQ CX")
+	emit("JZ %sTail", name)
+	label(name + "Mid")
+	block(ss, func(i int, s stream) { loadBlock(s, ptr[i]) })
+	for i := range ss {
+		emit("ADDQ $64, %s", ptr[i])
+	}
+	emit("DECQ CX")
+	emit("JNZ %sMid", name)
+	label(name + "Tail")
+	block(ss, func(i int, s stream) { loadBlock(s, tail[i]) })
+	for i := range ss {
+		emit("ADDQ $64, %s", tail[i])
+	}
+	emit("DECQ BX")
+	emit("JNZ %sTail", name)
+	for i, s := range ss {
+		storeDigest(s, addr{outs[i], 0})
+	}
+	emit("RET")
+}
+
 func node2WK(q int) string {
 	if q >= 1 && q <= 3 {
 		return fmt.Sprintf("nodeWK4<>+0x%02x(SB)", 16*(q-1))
@@ -276,58 +343,6 @@ func main() {
 	emit("RET")
 	fmt.Fprintln(out)
 
-	fmt.Fprintln(out, "// func blocksSHANI(h *[8]uint32, p []byte)")
-	fmt.Fprintln(out, "TEXT ·blocksSHANI(SB), NOSPLIT, $32-32")
-	emit("MOVQ h+0(FP), DI")
-	emit("MOVQ p_base+8(FP), SI")
-	emit("MOVQ p_len+16(FP), CX")
-	emit("SHRQ $6, CX")
-	emit("JZ blocksDone")
-	emit("MOVOU bswapMask<>(SB), %s", mask)
-	loadState(one, "DI")
-	label("blocksLoop")
-	save(one, 0)
-	loadBlock(one, "SI")
-	compress([]stream{one}, nil)
-	addSaved(one, 0)
-	emit("ADDQ $64, SI")
-	emit("DECQ CX")
-	emit("JNZ blocksLoop")
-	storeState(one, "DI")
-	label("blocksDone")
-	emit("RET")
-	fmt.Fprintln(out)
-
-	fmt.Fprintln(out, "// func blocks2SHANI(h1 *[8]uint32, p1 *byte, h2 *[8]uint32, p2 *byte, n int)")
-	fmt.Fprintln(out, "TEXT ·blocks2SHANI(SB), NOSPLIT, $64-40")
-	emit("MOVQ h1+0(FP), DI")
-	emit("MOVQ p1+8(FP), SI")
-	emit("MOVQ h2+16(FP), DX")
-	emit("MOVQ p2+24(FP), BX")
-	emit("MOVQ n+32(FP), CX")
-	emit("TESTQ CX, CX")
-	emit("JZ blocks2Done")
-	emit("MOVOU bswapMask<>(SB), %s", mask)
-	loadState(one, "DI")
-	loadState(two, "DX")
-	label("blocks2Loop")
-	save(one, 0)
-	save(two, 32)
-	loadBlock(one, "SI")
-	loadBlock(two, "BX")
-	compress([]stream{one, two}, nil)
-	addSaved(one, 0)
-	addSaved(two, 32)
-	emit("ADDQ $64, SI")
-	emit("ADDQ $64, BX")
-	emit("DECQ CX")
-	emit("JNZ blocks2Loop")
-	storeState(one, "DI")
-	storeState(two, "DX")
-	label("blocks2Done")
-	emit("RET")
-	fmt.Fprintln(out)
-
 	fmt.Fprintln(out, "// func nodeSHANI(out, left, right *[32]byte)")
 	fmt.Fprintln(out, "TEXT ·nodeSHANI(SB), NOSPLIT, $32-24")
 	emit("MOVQ out+0(FP), DI")
@@ -362,5 +377,30 @@ func main() {
 	nodes([]stream{one}, []addr{{"SI", 0}}, []addr{{"SI", 32}}, []addr{{"DI", 0}}, []string{"AX"})
 	label("nodesDone")
 	emit("RET")
+	fmt.Fprintln(out)
+
+	fmt.Fprintln(out, "// func leafSHANI(out *[32]byte, p *byte, nfull int, tail *byte, ntail int)")
+	fmt.Fprintln(out, "TEXT ·leafSHANI(SB), NOSPLIT, $32-40")
+	emit("MOVQ out+0(FP), R10")
+	emit("MOVQ p+8(FP), SI")
+	emit("MOVQ nfull+16(FP), CX")
+	emit("MOVQ tail+24(FP), R8")
+	emit("MOVQ ntail+32(FP), BX")
+	emit("MOVOU bswapMask<>(SB), %s", mask)
+	leafFunc([]stream{one}, "leaf")
+	fmt.Fprintln(out)
+
+	fmt.Fprintln(out, "// func leaf2SHANI(out1 *[32]byte, p1, tail1 *byte, out2 *[32]byte, p2, tail2 *byte, nfull, ntail int)")
+	fmt.Fprintln(out, "TEXT ·leaf2SHANI(SB), NOSPLIT, $64-64")
+	emit("MOVQ out1+0(FP), R10")
+	emit("MOVQ p1+8(FP), SI")
+	emit("MOVQ tail1+16(FP), R8")
+	emit("MOVQ out2+24(FP), R11")
+	emit("MOVQ p2+32(FP), DI")
+	emit("MOVQ tail2+40(FP), R9")
+	emit("MOVQ nfull+48(FP), CX")
+	emit("MOVQ ntail+56(FP), BX")
+	emit("MOVOU bswapMask<>(SB), %s", mask)
+	leafFunc([]stream{one, two}, "leaf2")
 	out.Flush()
 }
