@@ -1,0 +1,58 @@
+// Package tile stores and reads a transparency log's hash tree in tiles,
+// and authenticates tiles fetched from an untrusted server.
+//
+// # Tiles
+//
+// A tile of height H is a block of 2^H consecutive hashes from one level
+// of the tree: tile (L, N) holds the hashes of tree level H*L with indexes
+// N<<H to (N+1)<<H - 1. The levels in between need no storage: each is
+// computed by hashing pairs from the level below, inside the tile. With
+// H = 8 (sum.golang.org and every C2SP tlog-tiles log), a tree of a billion
+// records is four levels of tiles deep.
+//
+//	level 8   ─ tile (1, 0): hashes of subtrees of 256 records ─
+//	            ...
+//	level 0   [tile (0,0): 256 leaves][tile (0,1)][tile (0,2).p/37]
+//
+// Full tiles never change. Only the right edge of the tree has partial
+// tiles, of width W < 2^H; a later tree extends them. A data tile (L == -1)
+// holds the records whose leaf hashes make up level-0 tile N.
+//
+// [Tile], [TileForIndex], [HashFromTile], [NewTiles], [ReadTileData],
+// [Tile.Path] and [ParseTilePath] have the names and behaviour of
+// golang.org/x/mod/sumdb/tlog's tile functions.
+//
+// # Paths
+//
+// N is written in groups of three digits, all but the last prefixed by
+// "x", so that no directory holds more than about 3000 entries:
+// N = 1234067 is x001/x234/067. A partial tile adds ".p/W".
+//
+//	sumdb                     C2SP tlog-tiles
+//	tile/8/0/x001/x234/067    tile/0/x001/x234/067      hash tile, level 0
+//	tile/8/2/000.p/5          tile/2/000.p/5            partial hash tile
+//	tile/8/data/x001/234      tile/entries/x001/234     records
+//
+// [ParseTilePath] and [ParseC2SPPath] accept only canonical paths of tiles
+// that can exist in a tree of at most 2^63-1 records: no leading zeros, no
+// signs, at most seven groups, H in 1..30, H*L ≤ 63. For every accepted
+// path p, Parse(p).Path() == p.
+//
+// # Data tiles
+//
+// A sumdb data tile is each record's text followed by a blank line, as
+// x/mod's sumdb server writes it ([FormatDataTile], [ParseDataTile]). A
+// C2SP entry bundle is each entry preceded by its length as a big-endian
+// uint16 ([FormatEntryBundle], [ParseEntryBundle]). The decoders reject
+// every input that the encoder would not have produced.
+//
+// # Verified reading
+//
+// A [Verifier] reads hashes from a [TileReader] and authenticates every
+// tile before it uses a hash from it: the right-edge tiles of a signed tree
+// must hash to the tree's root, and every full tile must hash to the value
+// its (already authenticated) parent tile holds for it. It keeps the tiles
+// it authenticated, in expanded form (all the hashes inside the tile), in a
+// bounded cache, so a warm proof costs about what a proof from an
+// in-memory array of hashes costs.
+package tile
