@@ -189,7 +189,7 @@ var badPaths = []string{
 	"tile/8/0/000.p/-1", "tile/8/0/000.p/+1", "tile/8/0/000/", "/tile/8/0/000", "tile/8/0/000 ",
 	"tile/8/data/-1", "tile/8/data/000.p/256", "tile/8/DATA/000", "Tile/8/0/000",
 	"tile/8/0/x009/x223/x372/x036/x854/x775/808", // 2^63, too many groups
-	"tile/8/0/x036/x028/x797/x018/x963/968",       // start record overflows int64
+	"tile/8/0/x036/x028/x797/x018/x963/968",      // start record overflows int64
 	"tile/1/0/x001/x000/x000/x000/x000/x000/x000/000",
 	"tile/8/0/" + strings.Repeat("x999/", 100000) + "000",
 	"tile/30/0/000.p/1073741824", "tile/30/0/000.p/99999999999999999999",
