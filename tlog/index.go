@@ -5,60 +5,65 @@ import (
 	"math/bits"
 )
 
-// The stored hashes of a log are numbered in the order in which an
-// append-only writer produces them: appending record n stores its leaf hash
-// (level 0) and then the hash of every subtree that record completes, from
-// the bottom up. For the first four records:
-//
-//	index: 0   1   2   3   4   5   6
-//	hash:  L0  L1  N01 L2  L3  N23 N0123
-//
-// so StoredHashIndex(0, 2) == 3 and StoredHashIndex(2, 0) == 6.
-
 // maxStoredTreeSize is the largest tree whose stored hashes all have an
 // index that fits in an int64: StoredHashCount(1<<62) == 1<<63 - 1.
 const maxStoredTreeSize = 1 << 62
 
-// StoredHashIndex returns the index of the stored hash of the subtree at the
-// given level whose leaves are records n<<level to (n+1)<<level - 1.
-// The result is meaningful only when that subtree lies within a tree of at
-// most 2^62 records.
+// StoredHashIndex maps the tree coordinates (level, n) to the dense
+// stored-hash index described in the package documentation: the subtree at
+// the given level whose leaves are records n<<level to (n+1)<<level - 1.
+//
+// The result is meaningful for level >= 0, n >= 0 and a subtree inside a
+// tree of at most 2^62 records. For other arguments it returns what x/mod's
+// StoredHashIndex returns (arithmetic modulo 2^64); it never panics.
 func StoredHashIndex(level int, n int64) int64 {
 	// The hash is stored with the last record of the subtree, m. Records
 	// 0..m-1 store 2m - popcount(m) hashes in total, and record m stores
 	// its leaf and then one hash per level up to this one.
-	m := uint64(n)<<uint(level) + (uint64(1)<<uint(level) - 1)
+	m := uint64(n)
+	switch {
+	case level >= 64:
+		m = ^uint64(0)
+	case level > 0:
+		m = m<<uint(level) | (uint64(1)<<uint(level) - 1)
+	}
+	if int64(m) <= 0 {
+		// x/mod sums m + m/2 + m/4 + ... only while m is positive.
+		return int64(level)
+	}
 	return int64(2*m-uint64(bits.OnesCount64(m))) + int64(level)
 }
 
 // SplitStoredHashIndex is the inverse of [StoredHashIndex]:
-// StoredHashIndex(SplitStoredHashIndex(index)) == index for index >= 0.
+// StoredHashIndex(SplitStoredHashIndex(index)) == index for every
+// index >= 0. A negative index names no stored hash; for it,
+// SplitStoredHashIndex returns (-1, -1) (x/mod panics).
 func SplitStoredHashIndex(index int64) (level int, n int64) {
-	// Find the record m whose append stored this hash: the largest m with
-	// StoredHashIndex(0, m) <= index. Since StoredHashIndex(0, m) is
-	// 2m - popcount(m), m lies in [index/2 - 32, index/2].
-	m := index / 2
-	start := StoredHashIndex(0, m)
-	for start > index {
-		m--
-		start = StoredHashIndex(0, m)
+	if index < 0 {
+		return -1, -1
 	}
-	// Record m stores 1 + trailingOnes(m) hashes; step forward while the
-	// next record's first hash is still at or before index.
+	// Find the record m whose append stored this hash: the largest m with
+	// first(m) = 2m - popcount(m) <= index. first(index/2) <= index, and
+	// first grows by at least 1 per record, so m is at most about 33
+	// records past index/2. Unsigned arithmetic cannot overflow here.
+	x := uint64(index)
+	m := x / 2
+	start := 2*m - uint64(bits.OnesCount64(m))
 	for {
-		next := start + 1 + int64(bits.TrailingZeros64(uint64(m+1)))
-		if next > index {
+		// Record m stores 1 + trailingOnes(m) hashes.
+		next := start + 1 + uint64(bits.TrailingZeros64(m+1))
+		if next > x {
 			break
 		}
 		m++
 		start = next
 	}
-	level = int(index - start)
-	return level, m >> uint(level)
+	level = int(x - start)
+	return level, int64(m >> uint(level))
 }
 
 // StoredHashCount returns the number of stored hashes of a tree with n
-// records.
+// records. It is meaningful for 0 <= n <= 2^62; it returns 0 for n <= 0.
 func StoredHashCount(n int64) int64 {
 	if n <= 0 {
 		return 0
@@ -71,37 +76,40 @@ func StoredHashCount(n int64) int64 {
 // StoredHashes returns the hashes that must be stored when appending record
 // n, whose content is data, to a tree of n records. The first is the
 // record's leaf hash; the rest are the hashes of the subtrees it completes,
-// bottom up. r must be able to return every hash already stored for records
-// 0..n-1.
+// bottom up, so they have stored-hash indexes StoredHashCount(n),
+// StoredHashCount(n)+1, and so on. r must be able to return every hash
+// already stored for records 0..n-1; StoredHashes reads at most 62.
+//
+// To append many records, an [Appender] is much faster: it keeps the hashes
+// it needs in memory and reads nothing.
 func StoredHashes(n int64, data []byte, r HashReader) ([]Hash, error) {
-	return StoredHashesForRecordHash(n, RecordHash(data), r)
+	if n < 0 || n >= maxStoredTreeSize {
+		return nil, fmt.Errorf("%w: record index %d in StoredHashes", ErrInvalidInput, n)
+	}
+	return StoredHashesForRecordHash(n, leafHash(data), r)
 }
 
 // StoredHashesForRecordHash is like [StoredHashes] but takes the record's
 // leaf hash instead of its content.
 func StoredHashesForRecordHash(n int64, h Hash, r HashReader) ([]Hash, error) {
 	if n < 0 || n >= maxStoredTreeSize {
-		return nil, fmt.Errorf("tlog: invalid record index %d in StoredHashes", n)
+		return nil, fmt.Errorf("%w: record index %d in StoredHashesForRecordHash", ErrInvalidInput, n)
 	}
 	// Each trailing 1 bit of n completes a subtree, whose left half is an
 	// already stored hash.
 	m := bits.TrailingZeros64(uint64(n + 1))
-	var idxBuf [64]int64
-	indexes := idxBuf[:m]
-	for i := 0; i < m; i++ {
-		indexes[m-1-i] = StoredHashIndex(i, n>>uint(i)-1)
-	}
 	hashes := make([]Hash, 1, 1+m)
 	hashes[0] = h
 	if m == 0 {
 		return hashes, nil
 	}
-	old, err := r.ReadHashes(indexes)
+	indexes := make([]int64, m)
+	for i := 0; i < m; i++ {
+		indexes[m-1-i] = StoredHashIndex(i, n>>uint(i)-1)
+	}
+	old, err := readHashes(r, indexes)
 	if err != nil {
 		return nil, err
-	}
-	if len(old) != m {
-		return nil, fmt.Errorf("tlog: ReadHashes(%d indexes) = %d hashes", m, len(old))
 	}
 	for i := 0; i < m; i++ {
 		h = nodeHash(&old[m-1-i], &h)
@@ -113,8 +121,10 @@ func StoredHashesForRecordHash(n int64, h Hash, r HashReader) ([]Hash, error) {
 // A HashReader can read hashes of the tree by stored-hash index.
 type HashReader interface {
 	// ReadHashes returns the hashes with the given stored-hash indexes,
-	// in the same order, or an error. A result of another length is
-	// treated as an error by every caller in this package.
+	// in the same order, or an error. Every function of this package
+	// treats a result of another length as an error (wrapping
+	// [ErrHashCount]). The functions of this package never modify the
+	// returned slice and do not keep it.
 	ReadHashes(indexes []int64) ([]Hash, error)
 }
 
@@ -124,4 +134,16 @@ type HashReaderFunc func([]int64) ([]Hash, error)
 // ReadHashes returns f(indexes).
 func (f HashReaderFunc) ReadHashes(indexes []int64) ([]Hash, error) {
 	return f(indexes)
+}
+
+// readHashes calls r.ReadHashes and checks the length of its result.
+func readHashes(r HashReader, indexes []int64) ([]Hash, error) {
+	hashes, err := r.ReadHashes(indexes)
+	if err != nil {
+		return nil, err
+	}
+	if len(hashes) != len(indexes) {
+		return nil, fmt.Errorf("%w: ReadHashes(%d indexes) = %d hashes", ErrHashCount, len(indexes), len(hashes))
+	}
+	return hashes, nil
 }

@@ -1,7 +1,6 @@
 package tlog
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 )
@@ -21,30 +20,28 @@ type RecordProof []Hash
 // proof), ordered from the bottom upward.
 type TreeProof []Hash
 
-// errProofFailed is returned when a proof does not check out.
-var errProofFailed = errors.New("invalid transparency proof")
-
-// ErrProofFailed is the error returned by [CheckRecord] and [CheckTree] when
-// a well-formed question gets a proof that does not verify.
-var ErrProofFailed = errProofFailed
-
 // split returns the size of the left subtree of a tree with n > 1 leaves:
 // the largest power of two smaller than n (RFC 6962, section 2.1).
 func split(n int64) int64 {
 	return int64(1) << (bits.Len64(uint64(n-1)) - 1)
 }
 
+// subTreeLevel returns the level of the first maximal complete subtree of
+// the leaves [lo, hi), lo < hi: the largest power of two that divides lo
+// and fits in hi-lo.
+func subTreeLevel(lo, hi int64) int {
+	level := bits.Len64(uint64(hi-lo)) - 1
+	if tz := bits.TrailingZeros64(uint64(lo)); tz < level {
+		level = tz
+	}
+	return level
+}
+
 // appendSubTreeIndexes appends the stored-hash indexes of the maximal
 // complete subtrees that make up leaves [lo, hi), left to right.
 func appendSubTreeIndexes(need []int64, lo, hi int64) []int64 {
 	for lo < hi {
-		// The largest power of two that divides lo and fits in hi-lo.
-		level := bits.Len64(uint64(hi-lo)) - 1
-		if lo != 0 {
-			if tz := bits.TrailingZeros64(uint64(lo)); tz < level {
-				level = tz
-			}
-		}
+		level := subTreeLevel(lo, hi)
 		need = append(need, StoredHashIndex(level, lo>>uint(level)))
 		lo += int64(1) << uint(level)
 	}
@@ -56,20 +53,14 @@ func appendSubTreeIndexes(need []int64, lo, hi int64) []int64 {
 func subTreeCount(lo, hi int64) int {
 	c := 0
 	for lo < hi {
-		level := bits.Len64(uint64(hi-lo)) - 1
-		if lo != 0 {
-			if tz := bits.TrailingZeros64(uint64(lo)); tz < level {
-				level = tz
-			}
-		}
-		lo += int64(1) << uint(level)
+		lo += int64(1) << uint(subTreeLevel(lo, hi))
 		c++
 	}
 	return c
 }
 
-// foldSubTree hashes the complete subtrees of leaves [lo, hi), given left to
-// right as hashes, into the hash of that range.
+// foldSubTree hashes the complete subtrees of a range of leaves, given left
+// to right, into the hash of that range.
 func foldSubTree(hashes []Hash) Hash {
 	h := hashes[len(hashes)-1]
 	for i := len(hashes) - 2; i >= 0; i-- {
@@ -78,29 +69,28 @@ func foldSubTree(hashes []Hash) Hash {
 	return h
 }
 
-// readHashes calls r.ReadHashes and checks the length of its result.
-func readHashes(r HashReader, indexes []int64) ([]Hash, error) {
-	hashes, err := r.ReadHashes(indexes)
-	if err != nil {
-		return nil, err
-	}
-	if len(hashes) != len(indexes) {
-		return nil, fmt.Errorf("tlog: ReadHashes(%d indexes) = %d hashes", len(indexes), len(hashes))
-	}
-	return hashes, nil
+// pathLen returns the length of the path that leads from node fn up to the
+// root of a tree whose last node at fn's level is sn (fn <= sn): one
+// sibling per level below the point where the paths of fn and sn meet,
+// where both have a sibling, and above it one per level where the shared
+// path is a right child.
+func pathLen(fn, sn uint64) int {
+	inner := bits.Len64(fn ^ sn)
+	return inner + bits.OnesCount64(fn>>uint(inner))
 }
 
 // TreeHash computes the root hash of the tree with n records, reading the
-// stored hashes it needs (at most 63) from r.
+// stored hashes it needs (one per 1 bit of n, at most 62) from r in a
+// single ReadHashes call. The empty tree's hash is SHA-256 of the empty
+// string. n must be in [0, 2^62].
 func TreeHash(n int64, r HashReader) (Hash, error) {
 	if n < 0 || n > maxStoredTreeSize {
-		return Hash{}, fmt.Errorf("tlog: invalid tree size %d in TreeHash", n)
+		return Hash{}, fmt.Errorf("%w: tree size %d in TreeHash", ErrInvalidInput, n)
 	}
 	if n == 0 {
 		return emptyHash, nil
 	}
-	var buf [64]int64
-	indexes := appendSubTreeIndexes(buf[:0], 0, n)
+	indexes := appendSubTreeIndexes(make([]int64, 0, bits.OnesCount64(uint64(n))), 0, n)
 	hashes, err := readHashes(r, indexes)
 	if err != nil {
 		return Hash{}, err
@@ -162,17 +152,20 @@ func treeProofSpans(spans []span, t, n int64) []span {
 	return spans
 }
 
-// proveSpans reads the hashes of the given spans from r and returns one
-// hash per span.
+// proveSpans reads the hashes of the given spans from r in one ReadHashes
+// call and returns one hash per span.
 func proveSpans(spans []span, r HashReader) ([]Hash, error) {
-	var idxBuf [128]int64
-	indexes := idxBuf[:0]
+	count := 0
 	for _, s := range spans {
-		indexes = appendSubTreeIndexes(indexes, s.lo, s.hi)
+		count += subTreeCount(s.lo, s.hi)
 	}
 	proof := make([]Hash, len(spans))
-	if len(indexes) == 0 {
+	if count == 0 {
 		return proof, nil
+	}
+	indexes := make([]int64, 0, count)
+	for _, s := range spans {
+		indexes = appendSubTreeIndexes(indexes, s.lo, s.hi)
 	}
 	hashes, err := readHashes(r, indexes)
 	if err != nil {
@@ -187,10 +180,11 @@ func proveSpans(spans []span, r HashReader) ([]Hash, error) {
 }
 
 // ProveRecord returns the proof that the tree of size t contains the record
-// with index n.
+// with index n, reading the stored hashes it needs from r in one ReadHashes
+// call. It requires 0 <= n < t <= 2^62.
 func ProveRecord(t, n int64, r HashReader) (RecordProof, error) {
 	if t < 0 || n < 0 || n >= t || t > maxStoredTreeSize {
-		return nil, fmt.Errorf("tlog: invalid inputs in ProveRecord")
+		return nil, fmt.Errorf("%w in ProveRecord: tree size %d, record %d", ErrInvalidInput, t, n)
 	}
 	var buf [64]span
 	p, err := proveSpans(recordProofSpans(buf[:0], t, n), r)
@@ -198,15 +192,19 @@ func ProveRecord(t, n int64, r HashReader) (RecordProof, error) {
 }
 
 // CheckRecord verifies that p is a valid proof that the tree of size t with
-// hash th has an n'th record with hash h. It works for every size up to
-// 2^63-1 and does not allocate.
+// hash th has an n'th record with hash h. It requires 0 <= n < t, accepts
+// every such size up to 2^63-1, and does not allocate unless it fails.
+// A proof that does not verify gives an error wrapping [ErrProofFailed].
 func CheckRecord(p RecordProof, t int64, th Hash, n int64, h Hash) error {
 	if t < 0 || n < 0 || n >= t {
-		return fmt.Errorf("tlog: invalid inputs in CheckRecord")
+		return fmt.Errorf("%w in CheckRecord: tree size %d, record %d", ErrInvalidInput, t, n)
 	}
 	// Walk up from the leaf: fn is the node's index at the current level
 	// and sn the index of the last node at that level (RFC 9162, 2.1.3.2).
 	fn, sn := uint64(n), uint64(t-1)
+	if len(p) != pathLen(fn, sn) {
+		return errProofFailed
+	}
 	for i := range p {
 		if sn == 0 {
 			return errProofFailed
@@ -234,10 +232,11 @@ func CheckRecord(p RecordProof, t int64, th Hash, n int64, h Hash) error {
 }
 
 // ProveTree returns the proof that the tree of size t contains as a prefix
-// all the records of the tree of size n, where 0 < n <= t.
+// all the records of the tree of size n, reading the stored hashes it needs
+// from r in one ReadHashes call. It requires 0 < n <= t <= 2^62.
 func ProveTree(t, n int64, r HashReader) (TreeProof, error) {
 	if t < 1 || n < 1 || n > t || t > maxStoredTreeSize {
-		return nil, fmt.Errorf("tlog: invalid inputs in ProveTree")
+		return nil, fmt.Errorf("%w in ProveTree: tree sizes %d and %d", ErrInvalidInput, t, n)
 	}
 	var buf [65]span
 	p, err := proveSpans(treeProofSpans(buf[:0], t, n), r)
@@ -245,11 +244,13 @@ func ProveTree(t, n int64, r HashReader) (TreeProof, error) {
 }
 
 // CheckTree verifies that p is a valid proof that the tree of size t with
-// hash th contains as a prefix the tree of size n with hash h. It works for
-// every size up to 2^63-1 and does not allocate.
+// hash th contains as a prefix the tree of size n with hash h. It requires
+// 0 < n <= t, accepts every such size up to 2^63-1, and does not allocate
+// unless it fails. A proof that does not verify gives an error wrapping
+// [ErrProofFailed].
 func CheckTree(p TreeProof, t int64, th Hash, n int64, h Hash) error {
 	if t < 1 || n < 1 || n > t {
-		return fmt.Errorf("tlog: invalid inputs in CheckTree")
+		return fmt.Errorf("%w in CheckTree: tree sizes %d and %d", ErrInvalidInput, t, n)
 	}
 	if n == t {
 		if len(p) != 0 || h != th {
@@ -257,23 +258,35 @@ func CheckTree(p TreeProof, t int64, th Hash, n int64, h Hash) error {
 		}
 		return nil
 	}
-	// RFC 9162, 2.1.4.2. When n is a power of two the old tree is a
-	// complete subtree and its hash is the proof's implicit first element.
+	// RFC 9162, 2.1.4.2. fr follows the old tree's root and sr the new
+	// one's. When n is a power of two the old tree is a complete subtree
+	// and its hash is the proof's implicit first element.
 	fn, sn := uint64(n-1), uint64(t-1)
 	s := bits.TrailingZeros64(^fn)
 	fn >>= uint(s)
 	sn >>= uint(s)
+	want := pathLen(fn, sn)
+	if fn != 0 {
+		want++
+	}
+	if len(p) != want {
+		return errProofFailed
+	}
 	var fr, sr Hash
 	rest := []Hash(p)
-	if fn == 0 && uint64(n)&uint64(n-1) == 0 {
-		fr, sr = h, h
+	if fn == 0 {
+		fr = h
 	} else {
 		if len(rest) == 0 {
 			return errProofFailed
 		}
-		fr, sr = rest[0], rest[0]
+		fr = rest[0]
 		rest = rest[1:]
 	}
+	// Until the path first takes a right sibling, fr and sr are the same
+	// value hashed with the same siblings: hash it once.
+	same := true
+	sr = fr
 	for i := range rest {
 		c := &rest[i]
 		if sn == 0 {
@@ -281,7 +294,11 @@ func CheckTree(p TreeProof, t int64, th Hash, n int64, h Hash) error {
 		}
 		if fn&1 == 1 || fn == sn {
 			fr = nodeHash(c, &fr)
-			sr = nodeHash(c, &sr)
+			if same {
+				sr = fr
+			} else {
+				sr = nodeHash(c, &sr)
+			}
 			if fn&1 == 0 {
 				// fn == sn != 0 here, so fn has a set bit.
 				s := bits.TrailingZeros64(fn)
@@ -290,6 +307,7 @@ func CheckTree(p TreeProof, t int64, th Hash, n int64, h Hash) error {
 			}
 		} else {
 			sr = nodeHash(&sr, c)
+			same = false
 		}
 		fn >>= 1
 		sn >>= 1

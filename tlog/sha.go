@@ -1,10 +1,12 @@
 package tlog
 
-import "crypto/sha256"
+import (
+	"crypto/sha256"
+	"unsafe"
+)
 
-// leafHash and nodeHash are the two hash shapes of the tree. They are the
-// only places where SHA-256 is called, so a faster implementation plugs in
-// here.
+// leafHash, nodeHash, leafHashes and nodeHashes are the only places where
+// SHA-256 is called, so a faster implementation plugs in here.
 
 func leafHash(data []byte) Hash {
 	h := sha256.New()
@@ -22,3 +24,27 @@ func nodeHash(left, right *Hash) Hash {
 	copy(buf[1+HashSize:], right[:])
 	return sha256.Sum256(buf[:])
 }
+
+// leafHashes sets dst[i] = leafHash(data[i]) for i < len(dst).
+func leafHashes(dst []Hash, data [][]byte) {
+	for i := range dst {
+		dst[i] = leafHash(data[i])
+	}
+}
+
+// nodeHashes sets dst[i] = nodeHash(&src[2i], &src[2i+1]) for i < len(dst).
+// dst may be src[:len(dst)].
+func nodeHashes(dst, src []Hash) {
+	for i := range dst {
+		dst[i] = nodeHash(&src[2*i], &src[2*i+1])
+	}
+}
+
+// raw views a []Hash as the [][32]byte that internal/sha256x works on,
+// without copying. Hash's underlying type is [32]byte, so the memory layout
+// is identical.
+func raw(h []Hash) [][32]byte {
+	return unsafe.Slice((*[32]byte)(unsafe.SliceData(h)), len(h))
+}
+
+var _ = raw
