@@ -1,0 +1,432 @@
+package tile
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/tlogkit/tlogkit/tlog"
+)
+
+// ErrNotInTree reports a hash index outside the tree being read.
+var ErrNotInTree = errors.New("tile: hash index not in tree")
+
+// VerifierOptions configures a [Verifier]. The zero value is the default.
+type VerifierOptions struct {
+	// MaxTiles bounds the number of authenticated full tiles kept. Each
+	// costs about 16 KiB (a height-8 tile with all its inner hashes).
+	// Zero means 1024.
+	MaxTiles int
+	// MaxTrees bounds the number of signed trees whose right-edge tiles
+	// are kept. Zero means 16.
+	MaxTrees int
+}
+
+// A Verifier reads hashes of signed trees from an untrusted [TileReader].
+// It authenticates every tile before it uses a hash from it:
+//
+//   - the right-edge (partial) tiles of a tree must fold into the tree's
+//     signed root hash;
+//   - a full tile must hash to the value its parent tile, already
+//     authenticated for the same tree, holds for it.
+//
+// It keeps what it authenticated: full tiles, keyed by their coordinates
+// and the root hash they were authenticated against (so a tile is never
+// reused for a tree that disagrees about it), and the right-edge tiles of
+// the most recent trees. With a warm cache, reading a hash costs a map
+// lookup and no hashing.
+//
+// A Verifier is safe for concurrent use.
+type Verifier struct {
+	tr       TileReader
+	h        int
+	maxTiles int
+	maxTrees int
+
+	mu    sync.Mutex
+	full  map[fullKey]*list.Element // value: *expanded
+	lru   list.List
+	trees map[tlog.Tree]*treeState
+	order []tlog.Tree // insertion order of trees, for eviction
+}
+
+// fullKey names an authenticated full tile: its coordinates and its root.
+type fullKey struct {
+	t    Tile
+	root tlog.Hash
+}
+
+// treeState is what a Verifier knows about one signed tree.
+type treeState struct {
+	tree tlog.Tree
+	// resolved holds every tile authenticated for this tree: its
+	// right-edge tiles and the full tiles used so far.
+	resolved map[Tile]*expanded
+	anchors  int // number of right-edge tiles in resolved
+}
+
+// expanded is an authenticated tile with every hash inside it: level 0
+// (the tile's W hashes), then level 1 (W/2 hashes), and so on up to the
+// tile root for a full tile.
+type expanded struct {
+	t      Tile
+	hashes [][32]byte
+	off    []int32 // off[k] is where level k starts in hashes
+	key    fullKey // for LRU eviction of full tiles
+}
+
+// NewVerifier returns a Verifier reading tiles from tr.
+func NewVerifier(tr TileReader, opts VerifierOptions) (*Verifier, error) {
+	h := tr.Height()
+	if h < 1 || h > MaxHeight {
+		return nil, fmt.Errorf("%w: reader height %d", ErrInvalidTile, h)
+	}
+	v := &Verifier{
+		tr:       tr,
+		h:        h,
+		maxTiles: opts.MaxTiles,
+		maxTrees: opts.MaxTrees,
+		full:     make(map[fullKey]*list.Element),
+		trees:    make(map[tlog.Tree]*treeState),
+	}
+	if v.maxTiles <= 0 {
+		v.maxTiles = 1024
+	}
+	if v.maxTrees <= 0 {
+		v.maxTrees = 16
+	}
+	return v, nil
+}
+
+// Height returns the tile height of the underlying reader.
+func (v *Verifier) Height() int { return v.h }
+
+// HashReader returns a [tlog.HashReader] for the given signed tree, for use
+// with tlog.ProveRecord, tlog.ProveTree and tlog.TreeHash. Every hash it
+// returns is authenticated against tree. I/O uses ctx.
+func (v *Verifier) HashReader(ctx context.Context, tree tlog.Tree) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return v.ReadHashes(ctx, tree, indexes)
+	})
+}
+
+// ProveRecord returns the proof that tree contains record n, built from
+// authenticated tiles.
+func (v *Verifier) ProveRecord(ctx context.Context, tree tlog.Tree, n int64) (tlog.RecordProof, error) {
+	return tlog.ProveRecord(tree.N, n, v.HashReader(ctx, tree))
+}
+
+// ProveTree returns the proof that tree contains the tree of size n as a
+// prefix, built from tiles authenticated against tree.
+func (v *Verifier) ProveTree(ctx context.Context, tree tlog.Tree, n int64) (tlog.TreeProof, error) {
+	return tlog.ProveTree(tree.N, n, v.HashReader(ctx, tree))
+}
+
+// locate returns the tile of tree that holds the stored hash at
+// (level, n), with the level k inside the tile and the position there.
+func (v *Verifier) locate(treeN int64, level int, n int64) (t Tile, k int, pos int) {
+	h := uint(v.h)
+	L := level / v.h
+	k = level - L*v.h
+	first := n << uint(k) // first bottom-level hash of the tile it covers
+	t = Tile{H: v.h, L: L, N: first >> h, W: 1 << h}
+	pos = int(n - t.N<<(h-uint(k)))
+	if count := treeN >> (h * uint(L)); t.N >= count>>h { // right edge
+		t.W = int(count & (1<<h - 1))
+	}
+	return t, k, pos
+}
+
+// parent returns the tile of tree one level up that holds the root of
+// full tile t.
+func (v *Verifier) parent(treeN int64, t Tile) Tile {
+	h := uint(v.h)
+	p := Tile{H: v.h, L: t.L + 1, N: t.N >> h, W: 1 << h}
+	if count := treeN >> (h * uint(p.L)); p.N >= count>>h {
+		p.W = int(count & (1<<h - 1))
+	}
+	return p
+}
+
+// ReadHashes returns the hashes with the given stored-hash indexes in
+// tree, each authenticated against tree.
+func (v *Verifier) ReadHashes(ctx context.Context, tree tlog.Tree, indexes []int64) ([]tlog.Hash, error) {
+	if tree.N < 0 || tree.N > 1<<62 {
+		return nil, fmt.Errorf("tile: invalid tree size %d", tree.N)
+	}
+	limit := tlog.StoredHashIndex(0, tree.N)
+	for _, x := range indexes {
+		if x < 0 || x >= limit {
+			return nil, fmt.Errorf("%w: index %d, tree size %d", ErrNotInTree, x, tree.N)
+		}
+	}
+	ts, err := v.treeState(ctx, tree)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	var missing []Tile
+	var missingAt []int
+	v.mu.Lock()
+	var last *expanded
+	for i, x := range indexes {
+		level, n := tlog.SplitStoredHashIndex(x)
+		t, k, pos := v.locate(tree.N, level, n)
+		e := last
+		if e == nil || e.t != t {
+			e = ts.resolved[t]
+		}
+		if e == nil {
+			missing = append(missing, t)
+			missingAt = append(missingAt, i)
+			continue
+		}
+		last = e
+		out[i] = e.at(k, pos)
+	}
+	v.mu.Unlock()
+	if missing == nil {
+		return out, nil
+	}
+	if err := v.resolve(ctx, ts, missing); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, i := range missingAt {
+		level, n := tlog.SplitStoredHashIndex(indexes[i])
+		t, k, pos := v.locate(tree.N, level, n)
+		e := ts.resolved[t]
+		if e == nil {
+			// Only if another goroutine's resolve evicted it.
+			return nil, fmt.Errorf("tile: cache too small for concurrent reads (MaxTiles %d)", v.maxTiles)
+		}
+		out[i] = e.at(k, pos)
+	}
+	return out, nil
+}
+
+// at returns the hash at level k, position pos of the tile.
+func (e *expanded) at(k, pos int) tlog.Hash {
+	return tlog.Hash(e.hashes[int(e.off[k])+pos])
+}
+
+// root returns the hash of a full tile's whole subtree.
+func (e *expanded) root() tlog.Hash {
+	return tlog.Hash(e.hashes[len(e.hashes)-1])
+}
+
+// expand checks the size of a tile's data and computes every hash inside.
+func expand(t Tile, data []byte) (*expanded, error) {
+	if len(data) != t.W*tlog.HashSize {
+		return nil, fmt.Errorf("%w: %s has %d bytes, want %d", ErrMalformedData, t.Path(), len(data), t.W*tlog.HashSize)
+	}
+	total := 0
+	for w := t.W; w > 0; w >>= 1 {
+		total += w
+	}
+	e := &expanded{t: t, hashes: make([][32]byte, total), off: make([]int32, 0, t.H+1)}
+	for i := 0; i < t.W; i++ {
+		copy(e.hashes[i][:], data[i*tlog.HashSize:])
+	}
+	start := 0
+	for w := t.W; w > 0; w >>= 1 {
+		e.off = append(e.off, int32(start))
+		for i := 0; i < w/2; i++ {
+			e.hashes[start+w+i] = tlog.NodeHash(e.hashes[start+2*i], e.hashes[start+2*i+1])
+		}
+		start += w
+	}
+	return e, nil
+}
+
+// anchors returns the right-edge tiles of a tree of size n, top level
+// first: for each level with a partial tile, that tile.
+func (v *Verifier) anchors(n int64) []Tile {
+	h := uint(v.h)
+	var tiles []Tile
+	for L := 0; h*uint(L) < 64 && n>>(h*uint(L)) > 0; L++ {
+		count := n >> (h * uint(L))
+		if w := count & (1<<h - 1); w > 0 {
+			tiles = append(tiles, Tile{H: v.h, L: L, N: count >> h, W: int(w)})
+		}
+	}
+	slices.Reverse(tiles)
+	return tiles
+}
+
+// treeState returns the state of tree, reading and authenticating its
+// right-edge tiles the first time.
+func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, error) {
+	v.mu.Lock()
+	ts := v.trees[tree]
+	v.mu.Unlock()
+	if ts != nil {
+		return ts, nil
+	}
+	edge := v.anchors(tree.N)
+	var data [][]byte
+	if len(edge) > 0 {
+		var err error
+		data, err = v.tr.ReadTiles(ctx, edge)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) != len(edge) {
+			return nil, fmt.Errorf("tile: ReadTiles returned %d tiles, want %d", len(data), len(edge))
+		}
+	}
+	ts = &treeState{tree: tree, resolved: make(map[Tile]*expanded), anchors: len(edge)}
+	// The tree is the fold, right to left, of the maximal complete
+	// subtrees, left to right; each lies inside one right-edge tile.
+	var subtrees []tlog.Hash
+	for i, t := range edge {
+		e, err := expand(t, data[i])
+		if err != nil {
+			return nil, err
+		}
+		ts.resolved[t] = e
+		pos := 0
+		for k := t.H - 1; k >= 0; k-- {
+			if t.W&(1<<uint(k)) != 0 {
+				subtrees = append(subtrees, e.at(k, pos>>uint(k)))
+				pos += 1 << uint(k)
+			}
+		}
+	}
+	var th tlog.Hash
+	if len(subtrees) == 0 {
+		th, _ = tlog.TreeHash(0, nil)
+	} else {
+		th = subtrees[len(subtrees)-1]
+		for i := len(subtrees) - 2; i >= 0; i-- {
+			th = tlog.NodeHash(subtrees[i], th)
+		}
+	}
+	if th != tree.Hash {
+		return nil, fmt.Errorf("%w: right-edge tiles of tree %d do not hash to its root", ErrInconsistent, tree.N)
+	}
+	if len(edge) > 0 {
+		v.tr.SaveTiles(edge, data)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if old := v.trees[tree]; old != nil {
+		return old, nil
+	}
+	for len(v.order) >= v.maxTrees {
+		delete(v.trees, v.order[0])
+		v.order = v.order[1:]
+	}
+	v.trees[tree] = ts
+	v.order = append(v.order, tree)
+	return ts, nil
+}
+
+// resolve authenticates the given full tiles of ts's tree, and any
+// ancestors they need, from the cache or by reading them.
+func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) error {
+	n := ts.tree.N
+	v.mu.Lock()
+	need := make(map[Tile]bool)
+	for _, t := range tiles {
+		for !need[t] && ts.resolved[t] == nil {
+			if t.W != 1<<uint(v.h) {
+				v.mu.Unlock()
+				return fmt.Errorf("tile: internal error: partial tile %s of tree %d is not a right-edge tile", t.Path(), n)
+			}
+			need[t] = true
+			t = v.parent(n, t)
+		}
+	}
+	order := make([]Tile, 0, len(need))
+	for t := range need {
+		order = append(order, t)
+	}
+	// Parents before children.
+	slices.SortFunc(order, func(a, b Tile) int {
+		if a.L != b.L {
+			return b.L - a.L
+		}
+		return int(a.N - b.N) // never overflows: compared only for order
+	})
+	// Pass 1: take from the cache what the parents vouch for.
+	var fetch []Tile
+	for _, t := range order {
+		p := ts.resolved[v.parent(n, t)]
+		if p == nil {
+			fetch = append(fetch, t)
+			continue
+		}
+		key := fullKey{t, p.at(0, int(t.N&(1<<uint(v.h)-1)))}
+		if el := v.full[key]; el != nil {
+			v.lru.MoveToFront(el)
+			ts.resolved[t] = el.Value.(*expanded)
+			continue
+		}
+		fetch = append(fetch, t)
+	}
+	v.mu.Unlock()
+	if len(fetch) == 0 {
+		return nil
+	}
+	data, err := v.tr.ReadTiles(ctx, fetch)
+	if err != nil {
+		return err
+	}
+	if len(data) != len(fetch) {
+		return fmt.Errorf("tile: ReadTiles returned %d tiles, want %d", len(data), len(fetch))
+	}
+	// Hash outside the lock.
+	exps := make([]*expanded, len(fetch))
+	for i, t := range fetch {
+		if exps[i], err = expand(t, data[i]); err != nil {
+			return err
+		}
+	}
+	// Pass 2: authenticate parents before children.
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, t := range fetch {
+		p := ts.resolved[v.parent(n, t)]
+		if p == nil {
+			return fmt.Errorf("tile: internal error: parent of %s not authenticated", t.Path())
+		}
+		want := p.at(0, int(t.N&(1<<uint(v.h)-1)))
+		if exps[i].root() != want {
+			return fmt.Errorf("%w: %s does not hash to the value in %s (tree %d)", ErrInconsistent, t.Path(), p.t.Path(), n)
+		}
+		e := exps[i]
+		e.key = fullKey{t, want}
+		ts.resolved[t] = e
+		v.insert(e)
+	}
+	if len(ts.resolved) > v.maxTiles+ts.anchors {
+		// Forget the full tiles of this tree; they stay in the shared
+		// cache, from which they are found again through their parents.
+		for t := range ts.resolved {
+			if t.W == 1<<uint(v.h) && !need[t] {
+				delete(ts.resolved, t)
+			}
+		}
+	}
+	v.tr.SaveTiles(fetch, data)
+	return nil
+}
+
+// insert adds an authenticated full tile to the shared cache.
+func (v *Verifier) insert(e *expanded) {
+	if el := v.full[e.key]; el != nil {
+		v.lru.MoveToFront(el)
+		return
+	}
+	v.full[e.key] = v.lru.PushFront(e)
+	for v.lru.Len() > v.maxTiles {
+		old := v.lru.Back()
+		v.lru.Remove(old)
+		delete(v.full, old.Value.(*expanded).key)
+	}
+}
