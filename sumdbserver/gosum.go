@@ -233,4 +233,3 @@ func UpstreamFromGOPROXY(goproxy string) string {
 	}
 	return first
 }
-

@@ -259,8 +259,8 @@ func TestHostilePaths(t *testing.T) {
 		{"GET", "/lookup/example.com/m0@latest", 400},
 		{"GET", "/lookup/example.com/m0@v1.0.0@v1.0.0", 400},
 		{"GET", "/lookup/example.com/m0@v1.0.0/go.mod", 400},
-		{"GET", "/lookup/example.com/m0@v2.0.0", 400},   // needs /v2 or +incompatible
-		{"GET", "/lookup/example.com/m0/v2@v1.0.0", 400}, // major mismatch
+		{"GET", "/lookup/example.com/m0@v2.0.0", 400},                                     // needs /v2 or +incompatible
+		{"GET", "/lookup/example.com/m0/v2@v1.0.0", 400},                                  // major mismatch
 		{"GET", "/lookup/github.com/Upper/Case1@v0.0.0-20200101000000-abcdefabcdef", 400}, // unescaped upper case
 		{"GET", "/lookup/example.com/!!m@v1.0.0", 400},
 		{"GET", "/lookup/example.com/m!@v1.0.0", 400},
