@@ -1,0 +1,168 @@
+package sumdbserver_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/tlogkit/tlogkit/sumdbserver"
+)
+
+// writeModule writes module version m with the given files (relative path ->
+// content; go.mod is added if missing) into the GOPROXY directory proxyDir:
+// .info, .mod, .zip and the version list.
+func writeModule(t testing.TB, proxyDir string, m module.Version, files map[string]string) {
+	t.Helper()
+	src := t.TempDir()
+	if _, ok := files["go.mod"]; !ok {
+		files["go.mod"] = "module " + m.Path + "\n\ngo 1.21\n"
+	}
+	for name, data := range files {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o666))
+	}
+	escPath, err := module.EscapePath(m.Path)
+	require.NoError(t, err)
+	escVers, err := module.EscapeVersion(m.Version)
+	require.NoError(t, err)
+	dir := filepath.Join(proxyDir, filepath.FromSlash(escPath), "@v")
+	require.NoError(t, os.MkdirAll(dir, 0o777))
+	zf, err := os.Create(filepath.Join(dir, escVers+".zip"))
+	require.NoError(t, err)
+	require.NoError(t, modzip.CreateFromDir(zf, m, src))
+	require.NoError(t, zf.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".mod"), []byte(files["go.mod"]), 0o666))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".info"),
+		[]byte(`{"Version":"`+m.Version+`","Time":"2024-01-01T00:00:00Z"}`), 0o666))
+	list, _ := os.ReadFile(filepath.Join(dir, "list"))
+	if !strings.Contains(string(list), m.Version+"\n") {
+		list = append(list, m.Version+"\n"...)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "list"), list, 0o666))
+}
+
+func TestProxySource(t *testing.T) {
+	dir := t.TempDir()
+	mods := []module.Version{
+		{Path: "example.com/hello", Version: "v1.0.0"},
+		{Path: "github.com/Upper/Mod", Version: "v0.1.0-Beta"},
+		{Path: "example.com/hello/v2", Version: "v2.3.4"},
+		{Path: "example.com/old", Version: "v3.0.0+incompatible"},
+	}
+	for _, m := range mods {
+		files := map[string]string{"hello.go": "package hello\n", "sub/x.txt": "x " + m.String() + "\n"}
+		if strings.HasSuffix(m.Version, "+incompatible") {
+			files = map[string]string{"hello.go": "package old\n", "go.mod": "module " + m.Path + "\n"}
+		}
+		writeModule(t, dir, m, files)
+	}
+	fileProxy, err := sumdbserver.NewProxy("file://" + filepath.ToSlash(dir))
+	require.NoError(t, err)
+	hs := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer hs.Close()
+	httpProxy, err := sumdbserver.NewProxy(hs.URL)
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	for _, m := range mods {
+		esc, _ := module.EscapePath(m.Path)
+		escV, _ := module.EscapeVersion(m.Version)
+		zipFile := filepath.Join(dir, esc, "@v", escV+".zip")
+		modData, err := os.ReadFile(filepath.Join(dir, esc, "@v", escV+".mod"))
+		require.NoError(t, err)
+		// Expected lines computed independently with x/mod's dirhash.
+		zh, err := dirhash.HashZip(zipFile, dirhash.DefaultHash)
+		require.NoError(t, err)
+		modDir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(modDir, "go.mod"), modData, 0o666))
+		mh, err := dirhash.HashDir(modDir, "", dirhash.DefaultHash) // one file named "go.mod", no prefix
+		require.NoError(t, err)
+		want := m.Path + " " + m.Version + " " + zh + "\n" + m.Path + " " + m.Version + "/go.mod " + mh + "\n"
+		for _, p := range []*sumdbserver.Proxy{fileProxy, httpProxy} {
+			rec, err := p.GoSum(ctx, m)
+			require.NoError(t, err, "%s via %s", m, p.URL)
+			require.Equal(t, want, string(rec))
+		}
+	}
+
+	// Absent versions and modules are ErrNotFound.
+	for _, p := range []*sumdbserver.Proxy{fileProxy, httpProxy} {
+		_, err := p.GoSum(ctx, module.Version{Path: "example.com/hello", Version: "v1.0.1"})
+		require.ErrorIs(t, err, sumdbserver.ErrNotFound)
+		_, err = p.GoSum(ctx, module.Version{Path: "example.com/nothere", Version: "v1.0.0"})
+		require.ErrorIs(t, err, sumdbserver.ErrNotFound)
+	}
+
+	// Size limits.
+	small := *fileProxy
+	small.MaxZipSize = 100
+	_, err = small.GoSum(ctx, mods[0])
+	require.ErrorIs(t, err, sumdbserver.ErrInvalidModule)
+	small = *httpProxy
+	small.MaxModSize = 5
+	_, err = small.GoSum(ctx, mods[0])
+	require.ErrorIs(t, err, sumdbserver.ErrInvalidModule)
+
+	// A zip of another module (wrong prefix) fails CheckZip.
+	esc, _ := module.EscapePath(mods[1].Path)
+	escV, _ := module.EscapeVersion(mods[1].Version)
+	other, err := os.ReadFile(filepath.Join(dir, esc, "@v", escV+".zip"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "example.com/hello/@v/v1.0.0.zip"), other, 0o666))
+	_, err = fileProxy.GoSum(ctx, mods[0])
+	require.ErrorIs(t, err, sumdbserver.ErrInvalidModule)
+	// A truncated zip too.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "example.com/hello/@v/v1.0.0.zip"), other[:len(other)/2], 0o666))
+	_, err = fileProxy.GoSum(ctx, mods[0])
+	require.ErrorIs(t, err, sumdbserver.ErrInvalidModule)
+}
+
+func TestProxyUpstreamStatus(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		want   error
+	}{
+		{404, sumdbserver.ErrNotFound},
+		{410, sumdbserver.ErrNotFound},
+		{500, sumdbserver.ErrUpstream},
+		{503, sumdbserver.ErrUpstream},
+		{403, sumdbserver.ErrUpstream},
+	} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", tt.status)
+		}))
+		p, err := sumdbserver.NewProxy(hs.URL + "/")
+		require.NoError(t, err)
+		_, err = p.GoSum(context.Background(), module.Version{Path: "example.com/a", Version: "v1.0.0"})
+		require.ErrorIs(t, err, tt.want, "status %d", tt.status)
+		hs.Close()
+	}
+	// Connection refused.
+	hs := httptest.NewServer(http.NotFoundHandler())
+	url := hs.URL
+	hs.Close()
+	p, err := sumdbserver.NewProxy(url)
+	require.NoError(t, err)
+	_, err = p.GoSum(context.Background(), module.Version{Path: "example.com/a", Version: "v1.0.0"})
+	require.ErrorIs(t, err, sumdbserver.ErrUpstream)
+
+	for _, bad := range []string{"", "ftp://x", "https://", "file://host/x", "direct", "::"} {
+		_, err := sumdbserver.NewProxy(bad)
+		require.Error(t, err, bad)
+	}
+	require.Equal(t, "https://proxy.golang.org", sumdbserver.UpstreamFromGOPROXY(""))
+	require.Equal(t, "https://proxy.golang.org", sumdbserver.UpstreamFromGOPROXY("direct"))
+	require.Equal(t, "https://proxy.golang.org", sumdbserver.UpstreamFromGOPROXY("off"))
+	require.Equal(t, "https://goproxy.example", sumdbserver.UpstreamFromGOPROXY("https://goproxy.example,direct"))
+	require.Equal(t, "file:///p", sumdbserver.UpstreamFromGOPROXY("file:///p|https://x"))
+}
