@@ -96,7 +96,7 @@ func TestCosignerRoundTrip(t *testing.T) {
 	skey, vkey, err := GenerateCosignerKey(rand.Reader, "witness.example/w1")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(skey, "PRIVATE+KEY+witness.example/w1+"))
-	raw, _ := base64.StdEncoding.DecodeString(vkey[strings.LastIndex(vkey, "+")+1:])
+	raw, _ := base64.StdEncoding.DecodeString(strings.SplitN(vkey, "+", 3)[2])
 	require.Equal(t, byte(0x04), raw[0])
 
 	const when = 1700000000
