@@ -23,7 +23,7 @@ func BenchmarkNode(b *testing.B) {
 			sinkHash = Node(&left, &right)
 		}
 	})
-	if useSHANI {
+	if useAsm {
 		b.Run("impl=sha256x-generic", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(65)
@@ -66,7 +66,7 @@ func BenchmarkLeaf150(b *testing.B) {
 			sinkHash = Leaf(data)
 		}
 	})
-	if useSHANI {
+	if useAsm {
 		b.Run("impl=sha256x-generic", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
@@ -112,7 +112,7 @@ func BenchmarkNodes(b *testing.B) {
 		}
 		report(b)
 	})
-	if useSHANI {
+	if useAsm {
 		b.Run("impl=sha256x-loop", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(65 * batch)
@@ -155,7 +155,7 @@ func BenchmarkLeaves(b *testing.B) {
 		}
 		report(b)
 	})
-	if useSHANI {
+	if useAsm {
 		b.Run("impl=sha256x-loop", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(150 * batch)

@@ -15,9 +15,9 @@ const BlockSize = 64
 // interior node whose children hash to left and right. The message is always
 // 65 bytes long, so the result costs exactly two compressions.
 func Node(left, right *[32]byte) [32]byte {
-	if useSHANI {
+	if useAsm {
 		var out [32]byte
-		nodeSHANI(&out, left, right)
+		nodeAsm(&out, left, right)
 		return out
 	}
 	return nodeGeneric(left, right)
@@ -26,8 +26,8 @@ func Node(left, right *[32]byte) [32]byte {
 // Leaf returns SHA-256(0x00 || data), the RFC 6962 hash of the leaf whose
 // record is data.
 func Leaf(data []byte) [32]byte {
-	if useSHANI {
-		return leafSHANIGo(data)
+	if useAsm {
+		return leafAsmGo(data)
 	}
 	return leafGeneric(data)
 }
@@ -52,8 +52,8 @@ func Nodes(dst, src [][32]byte) {
 	if len(dst) == 0 {
 		return
 	}
-	if useSHANI {
-		nodesSHANI(&dst[0], &src[0], len(dst))
+	if useAsm {
+		nodesAsm(&dst[0], &src[0], len(dst))
 		return
 	}
 	nodesGeneric(dst, src)
@@ -67,8 +67,8 @@ func Leaves(dst [][32]byte, data [][]byte) {
 	if len(data) < len(dst) {
 		panic("sha256x: Leaves: len(data) < len(dst)")
 	}
-	if useSHANI {
-		leavesSHANI(dst, data[:len(dst)])
+	if useAsm {
+		leavesAsm(dst, data[:len(dst)])
 		return
 	}
 	leavesGeneric(dst, data[:len(dst)])

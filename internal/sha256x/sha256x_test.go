@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -33,20 +34,20 @@ func impls() []impl {
 		},
 		{name: "api", node: Node, leaf: Leaf, nodes: Nodes, leaves: Leaves},
 	}
-	if useSHANI {
+	if useAsm {
 		list = append(list, impl{
-			name: "shani",
+			name: "asm",
 			node: func(l, r *[32]byte) (out [32]byte) {
-				nodeSHANI(&out, l, r)
+				nodeAsm(&out, l, r)
 				return out
 			},
-			leaf: leafSHANIGo,
+			leaf: leafAsmGo,
 			nodes: func(dst, src [][32]byte) {
 				if len(dst) > 0 {
-					nodesSHANI(&dst[0], &src[0], len(dst))
+					nodesAsm(&dst[0], &src[0], len(dst))
 				}
 			},
-			leaves: leavesSHANI,
+			leaves: leavesAsm,
 		})
 	}
 	return list
@@ -94,21 +95,39 @@ func mustHex(t *testing.T, s string) (h [32]byte) {
 	return [32]byte(b)
 }
 
-// TestSHANIUsedHere makes sure the assembly path is selected, and therefore
-// tested, on a CPU that advertises SHA-NI. Without it a broken CPUID check
-// would silently turn every "shani" test into a second generic test.
-func TestSHANIUsedHere(t *testing.T) {
+// TestAsmUsedHere makes sure the assembly is selected, and therefore
+// tested, on a CPU that advertises the instructions it needs. Without it a
+// broken CPU check would silently turn every "asm" test into a second
+// generic test.
+func TestAsmUsedHere(t *testing.T) {
 	if !haveAsm {
-		t.Skip("built without the SHA-NI assembly (not amd64, or purego)")
+		t.Skip("built without assembly (purego, or an architecture without it)")
 	}
 	info, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		t.Skip("no /proc/cpuinfo")
 	}
-	flags := string(info)
-	want := strings.Contains(flags, " sha_ni") && strings.Contains(flags, " sse4_1") && strings.Contains(flags, " ssse3")
-	if useSHANI != want {
-		t.Fatalf("useSHANI = %v, but /proc/cpuinfo says SHA-NI+SSE4.1+SSSE3 = %v", useSHANI, want)
+	var want bool
+	switch runtime.GOARCH {
+	case "amd64":
+		flags := string(info)
+		want = strings.Contains(flags, " sha_ni") && strings.Contains(flags, " sse4_1") && strings.Contains(flags, " ssse3")
+	case "arm64":
+		features := ""
+		for _, line := range strings.Split(string(info), "\n") {
+			if strings.HasPrefix(line, "Features") {
+				features = line + " "
+				break
+			}
+		}
+		if features == "" {
+			// E.g. under user-mode emulation, which shows the host's file.
+			t.Skip("no Features line in /proc/cpuinfo")
+		}
+		want = strings.Contains(features, " sha2 ")
+	}
+	if useAsm != want {
+		t.Fatalf("useAsm = %v, but /proc/cpuinfo says %v", useAsm, want)
 	}
 }
 
