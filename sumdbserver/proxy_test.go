@@ -12,44 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
-	modzip "golang.org/x/mod/zip"
 
 	"github.com/tlogkit/tlogkit/sumdbserver"
+	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
 )
-
-// writeModule writes module version m with the given files (relative path ->
-// content; go.mod is added if missing) into the GOPROXY directory proxyDir:
-// .info, .mod, .zip and the version list.
-func writeModule(t testing.TB, proxyDir string, m module.Version, files map[string]string) {
-	t.Helper()
-	src := t.TempDir()
-	if _, ok := files["go.mod"]; !ok {
-		files["go.mod"] = "module " + m.Path + "\n\ngo 1.21\n"
-	}
-	for name, data := range files {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
-		require.NoError(t, os.WriteFile(p, []byte(data), 0o666))
-	}
-	escPath, err := module.EscapePath(m.Path)
-	require.NoError(t, err)
-	escVers, err := module.EscapeVersion(m.Version)
-	require.NoError(t, err)
-	dir := filepath.Join(proxyDir, filepath.FromSlash(escPath), "@v")
-	require.NoError(t, os.MkdirAll(dir, 0o777))
-	zf, err := os.Create(filepath.Join(dir, escVers+".zip"))
-	require.NoError(t, err)
-	require.NoError(t, modzip.CreateFromDir(zf, m, src))
-	require.NoError(t, zf.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".mod"), []byte(files["go.mod"]), 0o666))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".info"),
-		[]byte(`{"Version":"`+m.Version+`","Time":"2024-01-01T00:00:00Z"}`), 0o666))
-	list, _ := os.ReadFile(filepath.Join(dir, "list"))
-	if !strings.Contains(string(list), m.Version+"\n") {
-		list = append(list, m.Version+"\n"...)
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "list"), list, 0o666))
-}
 
 func TestProxySource(t *testing.T) {
 	dir := t.TempDir()
@@ -64,7 +30,7 @@ func TestProxySource(t *testing.T) {
 		if strings.HasSuffix(m.Version, "+incompatible") {
 			files = map[string]string{"hello.go": "package old\n", "go.mod": "module " + m.Path + "\n"}
 		}
-		writeModule(t, dir, m, files)
+		sumdbtest.WriteModule(t, dir, m, files)
 	}
 	fileProxy, err := sumdbserver.NewProxy("file://" + filepath.ToSlash(dir))
 	require.NoError(t, err)
