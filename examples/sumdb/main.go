@@ -1,0 +1,323 @@
+// Command sumdb runs a Go checksum database: the protocol of sum.golang.org
+// on a durable pebble store, filled on demand from an upstream module proxy.
+//
+// Usage:
+//
+//	go run ./examples/sumdb [-listen 127.0.0.1:8080] [-data ./sumdb-data]
+//	                        [-name localhost.sumdb] [-upstream URL] [-private patterns]
+//
+// On first start it creates the data directory with a new signing key
+// (<data>/skey, mode 0600) and the pebble store (<data>/store). Once
+// listening it writes the verifier key to <data>/vkey and prints one line
+//
+//	GOSUMDB="localhost.sumdb+1a2b3c4d+A... http://127.0.0.1:8080"
+//
+// to paste into a shell, so that the go command checks every module it
+// downloads against this database. A lookup of a module version the
+// database does not hold yet downloads it from -upstream (default: the
+// first entry of $GOPROXY, else https://proxy.golang.org), computes its
+// go.sum lines and logs them durably before answering.
+//
+// SIGINT or SIGTERM stops it cleanly. Started again on the same directory it
+// continues the same log with the same key; it refuses a store that is
+// behind the last checkpoint it published (<data>/checkpoint).
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/storage"
+	"github.com/tlogkit/tlogkit/storage/pebblestore"
+	"github.com/tlogkit/tlogkit/sumdbserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sumdb:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// config is the parsed command line.
+type config struct {
+	listen, data, name, upstream, private string
+	c2sp                                  bool
+	fetchTimeout                          time.Duration
+}
+
+const defaultName = "localhost.sumdb"
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("sumdb", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to listen on (:0 picks a free port)")
+	fs.StringVar(&c.data, "data", "sumdb-data", "`directory` holding the store and the signing key (created on first start)")
+	fs.StringVar(&c.name, "name", "", "`name` of the log, which is its key's name (default "+defaultName+" for a new log, the stored key's name otherwise)")
+	fs.StringVar(&c.upstream, "upstream", sumdbserver.UpstreamFromGOPROXY(os.Getenv("GOPROXY")),
+		"module proxy `URL` (https:// or file://) to fetch new module versions from")
+	fs.StringVar(&c.private, "private", "", "comma-separated module path `patterns` (GOPRIVATE syntax) never looked up upstream")
+	fs.BoolVar(&c.c2sp, "c2sp", true, "also serve the C2SP tlog-tiles paths /checkpoint, /tile/L/N, /tile/entries/N")
+	fs.DurationVar(&c.fetchTimeout, "fetch-timeout", 2*time.Minute, "time limit for fetching and logging one new module version")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return c, nil
+}
+
+// loadKey reads the signing key in dir, or creates one named name if there
+// is none. A non-empty name must match the stored key's name.
+func loadKey(dir, name string) (note.Signer, note.Verifier, string, error) {
+	skeyFile := filepath.Join(dir, "skey")
+	data, err := os.ReadFile(skeyFile)
+	if errors.Is(err, os.ErrNotExist) {
+		if name == "" {
+			name = defaultName
+		}
+		skey, vkey, err := note.GenerateKey(rand.Reader, name)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("generating key: %w", err)
+		}
+		f, err := os.OpenFile(skeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		_, err = f.WriteString(skey + "\n")
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(skeyFile)
+			return nil, nil, "", fmt.Errorf("writing %s: %w", skeyFile, err)
+		}
+		_ = vkey // derived again below, from the key as stored
+		data = []byte(skey + "\n")
+	} else if err != nil {
+		return nil, nil, "", err
+	} else if fi, err := os.Stat(skeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, nil, "", fmt.Errorf("%s is readable by others (mode %v); chmod 600 it", skeyFile, fi.Mode().Perm())
+	}
+	skey := strings.TrimSpace(string(data))
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", skeyFile, err)
+	}
+	if name != "" && name != signer.Name() {
+		return nil, nil, "", fmt.Errorf("-name %q differs from the name %q of the log's key in %s", name, signer.Name(), dir)
+	}
+	vkey, err := verifierKey(skey, signer)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", skeyFile, err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return signer, verifier, vkey, nil
+}
+
+// verifierKey derives the verifier key "name+hash+base64(0x01||pub)" from a
+// signer key "PRIVATE+KEY+name+hash+base64(0x01||seed)", and checks that the
+// two keys agree on the key hash.
+func verifierKey(skey string, signer note.Signer) (string, error) {
+	bad := errors.New("malformed signer key")
+	rest, ok := strings.CutPrefix(skey, "PRIVATE+KEY+")
+	if !ok {
+		return "", bad
+	}
+	name, rest, ok := strings.Cut(rest, "+")
+	if !ok {
+		return "", bad
+	}
+	_, b64, ok := strings.Cut(rest, "+")
+	if !ok {
+		return "", bad
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", bad
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return "", err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return "", err
+	}
+	if v.Name() != signer.Name() || v.KeyHash() != signer.KeyHash() {
+		return "", errors.New("signer key hash does not match its public key")
+	}
+	return vkey, nil
+}
+
+// run is the program: it returns when ctx is done (after a clean shutdown)
+// or on a fatal error. ready, if not nil, is called with the listening
+// address once the server accepts connections.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return err
+	}
+	signer, verifier, vkey, err := loadKey(c.data, c.name)
+	if err != nil {
+		return err
+	}
+	up, err := sumdbserver.NewProxy(c.upstream)
+	if err != nil {
+		return err
+	}
+
+	store, err := pebblestore.Open(filepath.Join(c.data, "store"), nil)
+	if err != nil {
+		return err
+	}
+	checkpointFile := filepath.Join(c.data, "checkpoint")
+	lastKnown, err := os.ReadFile(checkpointFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		store.Close()
+		return err
+	}
+	if len(lastKnown) == 0 {
+		lastKnown = nil
+	}
+	lg, err := storage.Open(ctx, store, storage.Options{
+		Origin:    note.SumDBOrigin,
+		Signer:    signer,
+		Verifier:  verifier,
+		LastKnown: lastKnown,
+		Create:    true,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the log in %s: %w", c.data, err)
+	}
+	defer func() {
+		// Remember the last published checkpoint, so that a store rolled
+		// back behind it is refused at the next start.
+		signed, _ := lg.Checkpoint()
+		if err := writeFileAtomic(checkpointFile, signed, 0o644); err != nil {
+			logger.Error("saving checkpoint", "err", err)
+		}
+		if err := lg.Close(); err != nil {
+			logger.Error("closing the log", "err", err)
+		}
+	}()
+
+	srv, err := sumdbserver.NewServer(sumdbserver.Config{
+		Log:          storageLog{lg},
+		Source:       up,
+		Private:      c.private,
+		C2SP:         c.c2sp,
+		FetchTimeout: c.fetchTimeout,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	if err := writeFileAtomic(filepath.Join(c.data, "vkey"), []byte(vkey+"\n"), 0o644); err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "GOSUMDB=%q\n", vkey+" http://"+displayAddr(addr))
+	_, tree := lg.Checkpoint()
+	logger.Info("serving", "addr", addr, "data", c.data, "upstream", c.upstream, "records", tree.N)
+	if ready != nil {
+		ready(addr)
+	}
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// displayAddr turns a listening address into one a client can dial:
+// an unspecified host (":0" listens on all) becomes 127.0.0.1.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// writeFileAtomic writes data to name through a synced temporary file.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}

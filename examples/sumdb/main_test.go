@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/module"
+	xsumdb "golang.org/x/mod/sumdb"
+
+	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
+)
+
+func TestMain(m *testing.M) {
+	// The signal test runs this test binary as the sumdb program.
+	if os.Getenv("TLOGKIT_SUMDB_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a goroutine-safe output buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// instance is one in-process run of the program.
+type instance struct {
+	addr   string
+	stdout *syncBuffer
+	stop   func() error
+}
+
+// start runs the program in-process with args and waits until it listens.
+func start(t *testing.T, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{stdout: &syncBuffer{}}
+	stderr := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, in.stdout, stderr, func(addr string) { ready <- addr })
+	}()
+	select {
+	case in.addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run %q: %v\n%s", args, err, stderr)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run %q did not start\n%s", args, stderr)
+	}
+	var once sync.Once
+	var err error
+	in.stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { in.stop() })
+	return in
+}
+
+var gosumdbLine = regexp.MustCompile(`^GOSUMDB="([^ "]+) (http://127\.0\.0\.1:[0-9]+)"\n$`)
+
+func TestFirstStartAndRestart(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "sumdb-data")
+	in := start(t, "-listen", "127.0.0.1:0", "-data", data, "-name", "sumdb.test.example", "-upstream", "file:///nonexistent")
+	m := gosumdbLine.FindStringSubmatch(in.stdout.String())
+	require.NotNil(t, m, "output %q", in.stdout.String())
+	vkey, url := m[1], m[2]
+	require.Equal(t, "http://"+in.addr, url)
+	require.True(t, strings.HasPrefix(vkey, "sumdb.test.example+"), vkey)
+
+	fi, err := os.Stat(filepath.Join(data, "skey"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	stored, err := os.ReadFile(filepath.Join(data, "vkey"))
+	require.NoError(t, err)
+	require.Equal(t, vkey+"\n", string(stored))
+
+	// The server answers; an empty log has a signed empty tree; a module
+	// the upstream lacks is 404 (file:///nonexistent has nothing).
+	resp, err := http.Get(url + "/latest")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.True(t, strings.HasPrefix(string(body), "go.sum database tree\n0\n"), string(body))
+	resp, err = http.Get(url + "/lookup/example.com/a@v1.0.0")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode)
+
+	require.NoError(t, in.stop())
+	// Restart on the same directory, without -name: same key.
+	in2 := start(t, "-listen", "127.0.0.1:0", "-data", data, "-upstream", "file:///nonexistent")
+	m2 := gosumdbLine.FindStringSubmatch(in2.stdout.String())
+	require.NotNil(t, m2)
+	require.Equal(t, vkey, m2[1])
+	require.NoError(t, in2.stop())
+
+	// A different -name is refused, and so is a key readable by others.
+	err = run(context.Background(), []string{"-listen", "127.0.0.1:0", "-data", data, "-name", "other.name", "-upstream", "file:///x"}, io.Discard, io.Discard, nil)
+	require.ErrorContains(t, err, "differs")
+	require.NoError(t, os.Chmod(filepath.Join(data, "skey"), 0o644))
+	err = run(context.Background(), []string{"-listen", "127.0.0.1:0", "-data", data, "-upstream", "file:///x"}, io.Discard, io.Discard, nil)
+	require.ErrorContains(t, err, "readable by others")
+	require.NoError(t, os.Chmod(filepath.Join(data, "skey"), 0o600))
+
+	// Bad flags.
+	for _, args := range [][]string{
+		{"-upstream", "ftp://x", "-data", data},
+		{"-listen", "256.0.0.1:x", "-data", data, "-upstream", "file:///x"},
+		{"-bogus"},
+		{"extra-arg"},
+	} {
+		require.Error(t, run(context.Background(), args, io.Discard, io.Discard, nil), "%q", args)
+	}
+}
+
+// TestGoCommand runs the real go command against the real server stack
+// (pebble store on disk, file:// upstream): versions downloaded in turn,
+// restarts of the server on the same port and directory between runs,
+// go get and go mod verify, and SECURITY ERROR for a zip replaced in the
+// proxy after it was logged.
+func TestGoCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	proxyDir := t.TempDir()
+	const path = "example.com/hello"
+	versions := []string{"v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"}
+	for _, v := range versions {
+		sumdbtest.WriteModule(t, proxyDir, module.Version{Path: path, Version: v}, map[string]string{
+			"hello.go": "package hello\n\nconst Version = \"" + v + "\"\n",
+		})
+	}
+	sumdbtest.WriteModule(t, proxyDir, module.Version{Path: "github.com/Some/Dep", Version: "v0.1.0"}, map[string]string{
+		"dep.go": "package dep\n",
+	})
+	data := t.TempDir()
+	args := func(listen string) []string {
+		return []string{"-listen", listen, "-data", data, "-upstream", "file://" + filepath.ToSlash(proxyDir)}
+	}
+	in := start(t, args("127.0.0.1:0")...)
+	m := gosumdbLine.FindStringSubmatch(in.stdout.String())
+	require.NotNil(t, m)
+	gosumdb := m[1] + " " + m[2]
+	e := sumdbtest.NewGoEnv(t, proxyDir, gosumdb)
+
+	restart := func() {
+		t.Helper()
+		require.NoError(t, in.stop())
+		in = start(t, args(in.addr)...)
+	}
+	for _, v := range versions[:3] {
+		e.MustRun(e.Work, "mod", "download", "-json", path+"@"+v)
+		restart()
+	}
+	latest := func() string {
+		resp, err := http.Get("http://" + in.addr + "/latest")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	require.Contains(t, latest(), "go.sum database tree\n3\n")
+
+	mod := filepath.Join(e.Work, "scratch")
+	require.NoError(t, os.MkdirAll(mod, 0o777))
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/scratch\n\ngo 1.21\n"), 0o666))
+	e.MustRun(mod, "get", path+"@v1.3.0", "github.com/Some/Dep@v0.1.0")
+	restart()
+	require.Contains(t, e.MustRun(mod, "mod", "verify"), "all modules verified")
+	require.Contains(t, latest(), "go.sum database tree\n5\n")
+
+	// x/mod's client verifies the same lookups (and the tree it saw).
+	sumFile, err := os.ReadFile(filepath.Join(mod, "go.sum"))
+	require.NoError(t, err)
+	c := xsumdb.NewClient(newClientOps(t, "http://"+in.addr, m[1]))
+	lines, err := c.Lookup("github.com/Some/Dep", "v0.1.0")
+	require.NoError(t, err)
+	require.Len(t, lines, 1)
+	require.Contains(t, string(sumFile), lines[0]+"\n")
+
+	// Replace v1.0.0's zip after it was logged.
+	sumdbtest.WriteModule(t, proxyDir, module.Version{Path: path, Version: "v1.0.0"}, map[string]string{
+		"hello.go": "package hello\n\nconst Version = \"evil\"\n",
+	})
+	fresh := sumdbtest.NewGoEnv(t, proxyDir, gosumdb)
+	out, err := fresh.Run(fresh.Work, "mod", "download", "-json", path+"@v1.0.0")
+	require.Error(t, err, out)
+	require.Contains(t, out, "SECURITY ERROR")
+	require.Contains(t, out, "checksum mismatch")
+	// The first environment, with its sumdb cache kept but the module
+	// cleaned, refuses it too.
+	require.NoError(t, os.RemoveAll(filepath.Join(e.ModCache, "example.com")))
+	require.NoError(t, os.RemoveAll(filepath.Join(e.ModCache, "cache", "download", "example.com")))
+	out, err = e.Run(e.Work, "mod", "download", "-json", path+"@v1.0.0")
+	require.Error(t, err, out)
+	require.Contains(t, out, "SECURITY ERROR")
+	require.Contains(t, latest(), "go.sum database tree\n5\n")
+}
+
+// TestSignal runs the program as a process and stops it with SIGINT and
+// SIGTERM: it exits 0, and a second run continues with the same key.
+func TestSignal(t *testing.T) {
+	data := t.TempDir()
+	var first string
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-data", data, "-upstream", "file:///nonexistent")
+		cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		cmd.Stderr = io.Discard
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		require.NoError(t, err)
+		require.Regexp(t, gosumdbLine, line)
+		if first == "" {
+			first = line
+		}
+		require.Equal(t, strings.Fields(first)[0], strings.Fields(line)[0], "same key after restart")
+		require.NoError(t, cmd.Process.Signal(sig))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "exit after %v", sig)
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("no exit after %v", sig)
+		}
+	}
+	_, err := os.Stat(filepath.Join(data, "checkpoint"))
+	require.NoError(t, err)
+}
