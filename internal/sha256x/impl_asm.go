@@ -26,17 +26,17 @@ func nodesAsm(dst, src *[32]byte, n int)
 // from p (see leafTail) followed by ntail >= 1 blocks at tail.
 //
 //go:noescape
-func leafAsm(out *[32]byte, p *byte, nfull int, tail *[2 * BlockSize]byte, ntail int)
+func leafAsm(out *[32]byte, p *byte, nfull int, tail *[2 * blockSize]byte, ntail int)
 
 // leaf2Asm is leafAsm for two leaves of the same shape (equal nfull and
 // ntail), interleaved.
 //
 //go:noescape
-func leaf2Asm(out1 *[32]byte, p1 *byte, tail1 *[2 * BlockSize]byte, out2 *[32]byte, p2 *byte, tail2 *[2 * BlockSize]byte, nfull, ntail int)
+func leaf2Asm(out1 *[32]byte, p1 *byte, tail1 *[2 * blockSize]byte, out2 *[32]byte, p2 *byte, tail2 *[2 * blockSize]byte, nfull, ntail int)
 
 // leafAsmGo is Leaf with the assembly.
 func leafAsmGo(data []byte) (out [32]byte) {
-	var tail [2 * BlockSize]byte
+	var tail [2 * blockSize]byte
 	nfull, ntail := leafTail(data, &tail)
 	leafAsm(&out, unsafe.SliceData(data), nfull, &tail, ntail)
 	return out
@@ -46,7 +46,7 @@ func leafAsmGo(data []byte) (out [32]byte) {
 // same number of blocks (the usual case in a batch of similar records) are
 // hashed interleaved, others one after the other.
 func leavesAsm(dst [][32]byte, data [][]byte) {
-	var tailA, tailB [2 * BlockSize]byte
+	var tailA, tailB [2 * blockSize]byte
 	i := 0
 	for ; i+1 < len(dst); i += 2 {
 		a, b := data[i], data[i+1]

@@ -8,8 +8,8 @@ import (
 // Size is the size of a SHA-256 digest in bytes.
 const Size = 32
 
-// BlockSize is the SHA-256 block size in bytes.
-const BlockSize = 64
+// blockSize is the SHA-256 block size in bytes.
+const blockSize = 64
 
 // Node returns SHA-256(0x01 || left || right), the RFC 6962 hash of an
 // interior node whose children hash to left and right. The message is always
@@ -97,7 +97,7 @@ var k = [64]uint32{
 func blocksGeneric(h *[8]uint32, p []byte) {
 	var w [64]uint32
 	a0, b0, c0, d0, e0, f0, g0, h0 := h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
-	for len(p) >= BlockSize {
+	for len(p) >= blockSize {
 		for i := 0; i < 16; i++ {
 			w[i] = binary.BigEndian.Uint32(p[4*i:])
 		}
@@ -125,7 +125,7 @@ func blocksGeneric(h *[8]uint32, p []byte) {
 		f0 += f
 		g0 += g
 		h0 += hh
-		p = p[BlockSize:]
+		p = p[blockSize:]
 	}
 	h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7] = a0, b0, c0, d0, e0, f0, g0, h0
 }
@@ -141,7 +141,7 @@ func digest(h *[8]uint32) (out [32]byte) {
 // nodeGeneric is Node in pure Go.
 func nodeGeneric(left, right *[32]byte) [32]byte {
 	// 0x01 || left || right || 0x80 || zeros || uint64(65*8) big-endian.
-	var buf [2 * BlockSize]byte
+	var buf [2 * blockSize]byte
 	buf[0] = 0x01
 	copy(buf[1:33], left[:])
 	copy(buf[33:65], right[:])
@@ -170,36 +170,36 @@ func leavesGeneric(dst [][32]byte, data [][]byte) {
 // tail and returns how many of its blocks to hash (1 or 2). Before the
 // tail come nfull blocks that are read from data in place: the first is
 // 0x00 || data[:63], block k > 0 is data[63+64*(k-1):][:64].
-func leafTail(data []byte, tail *[2 * BlockSize]byte) (nfull, ntail int) {
+func leafTail(data []byte, tail *[2 * blockSize]byte) (nfull, ntail int) {
 	var n int // bytes of message in tail
-	if len(data) >= BlockSize-1 {
-		nfull = 1 + (len(data)-(BlockSize-1))/BlockSize
-		n = copy(tail[:], data[BlockSize-1+BlockSize*(nfull-1):])
+	if len(data) >= blockSize-1 {
+		nfull = 1 + (len(data)-(blockSize-1))/blockSize
+		n = copy(tail[:], data[blockSize-1+blockSize*(nfull-1):])
 	} else {
 		tail[0] = 0x00
 		n = 1 + copy(tail[1:], data)
 	}
 	tail[n] = 0x80
-	end := BlockSize
-	if n >= BlockSize-8 {
-		end = 2 * BlockSize
+	end := blockSize
+	if n >= blockSize-8 {
+		end = 2 * blockSize
 	}
 	clear(tail[n+1 : end-8])
 	binary.BigEndian.PutUint64(tail[end-8:end], (uint64(len(data))+1)*8)
-	return nfull, end / BlockSize
+	return nfull, end / blockSize
 }
 
 // leafGeneric is Leaf in pure Go.
 func leafGeneric(data []byte) [32]byte {
-	var tail [2 * BlockSize]byte
+	var tail [2 * blockSize]byte
 	nfull, ntail := leafTail(data, &tail)
 	h := iv
 	if nfull > 0 {
-		var head [BlockSize]byte
+		var head [blockSize]byte
 		copy(head[1:], data)
 		blocksGeneric(&h, head[:])
-		blocksGeneric(&h, data[BlockSize-1:BlockSize-1+BlockSize*(nfull-1)])
+		blocksGeneric(&h, data[blockSize-1:blockSize-1+blockSize*(nfull-1)])
 	}
-	blocksGeneric(&h, tail[:BlockSize*ntail])
+	blocksGeneric(&h, tail[:blockSize*ntail])
 	return digest(&h)
 }

@@ -379,17 +379,22 @@ func TestZeroAllocs(t *testing.T) {
 	dst := make([][32]byte, 32)
 	recs := make([][]byte, 32)
 	for i := range recs {
-		recs[i] = data
+		recs[i] = data[:100+i] // pairs of equal and of different shapes
 	}
-	checks := map[string]func(){
-		"Node":   func() { l = Node(&l, &r) },
-		"Leaf":   func() { l = Leaf(data) },
-		"Nodes":  func() { Nodes(dst, src) },
-		"Leaves": func() { Leaves(dst, recs) },
-	}
-	for name, f := range checks {
-		if n := testing.AllocsPerRun(100, f); n != 0 {
-			t.Errorf("%s: %v allocs per call, want 0", name, n)
+	for _, im := range impls() {
+		checks := []struct {
+			name string
+			f    func()
+		}{
+			{"Node", func() { l = im.node(&l, &r) }},
+			{"Leaf", func() { l = im.leaf(data) }},
+			{"Nodes", func() { im.nodes(dst, src) }},
+			{"Leaves", func() { im.leaves(dst, recs) }},
+		}
+		for _, c := range checks {
+			if n := testing.AllocsPerRun(100, c.f); n != 0 {
+				t.Errorf("%s: %s: %v allocs per call, want 0", im.name, c.name, n)
+			}
 		}
 	}
 }
