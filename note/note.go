@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -83,22 +84,45 @@ const sigPrefix = "— " // em dash (U+2014), space
 // validNoteBytes reports whether b is valid UTF-8 without ASCII control
 // characters other than newline.
 func validNoteBytes(b []byte) bool {
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\n' {
-				return false
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
+	if !utf8.Valid(b) {
+		return false
+	}
+	// In valid UTF-8, every byte below 0x20 is an ASCII control character.
+	// Test eight bytes at a time whether any is below 0x20 (the test has
+	// false positives but no false negatives), and look closer if so.
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 && !noControl(b[i:i+8]) {
 			return false
 		}
-		i += size
+	}
+	return noControl(b[i:])
+}
+
+func noControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\n' {
+			return false
+		}
 	}
 	return true
+}
+
+// lastBlankLine returns the index of the last "\n\n" in b, or -1, like
+// bytes.LastIndex(b, []byte("\n\n")).
+func lastBlankLine(b []byte) int {
+	for i := len(b); i > 1; {
+		j := bytes.LastIndexByte(b[:i], '\n')
+		if j <= 0 {
+			return -1
+		}
+		if b[j-1] == '\n' {
+			return j - 1
+		}
+		i = j - 1
+	}
+	return -1
 }
 
 func validNoteString(s string) bool {
@@ -205,7 +229,7 @@ func Open(msg []byte, known Verifiers) (*Note, error) {
 	if !validNoteBytes(msg) {
 		return nil, fmt.Errorf("%w: invalid UTF-8 or control character", ErrMalformedNote)
 	}
-	split := bytes.LastIndex(msg, []byte("\n\n"))
+	split := lastBlankLine(msg)
 	if split < 0 {
 		return nil, fmt.Errorf("%w: no blank line before signatures", ErrMalformedNote)
 	}
@@ -219,9 +243,16 @@ func Open(msg []byte, known Verifiers) (*Note, error) {
 	blk := &noteBlock{}
 	n := &blk.note
 	n.Text = all[:split+1]
-	n.Sigs = blk.sigs[:0:1]
-	n.UnverifiedSigs = blk.sigs[1:1:2]
 	buf := blk.buf[:]
+
+	// Signatures go into one array: verified ones from the front,
+	// unverified ones from the back (reversed at the end).
+	sigs := blk.sigs[:]
+	if lines := bytes.Count(msg[split+2:], []byte{'\n'}); lines > len(sigs) {
+		sigs = make([]Signature, min(lines, MaxSignatures))
+	}
+	nv, nu := 0, 0
+	list, _ := known.(*verifierList)
 
 	numSig := 0
 	for pos := split + 2; pos < len(all); {
@@ -256,36 +287,61 @@ func Open(msg []byte, known Verifiers) (*Note, error) {
 			return nil, fmt.Errorf("%w: more than %d signatures", ErrMalformedNote, MaxSignatures)
 		}
 
-		v, err := known.Verifier(name, hash)
-		if err != nil {
-			var unknown *UnknownVerifierError
-			if !errors.As(err, &unknown) {
-				return nil, err
+		// Find the verifier. A VerifierList is searched directly, without
+		// allocating an error for every unknown key.
+		var v Verifier
+		unknown := false
+		if list != nil {
+			i := list.find(nameHash{name, hash})
+			switch {
+			case i < 0:
+				unknown = true
+			case list.keys[i].ambiguous:
+				return nil, &AmbiguousVerifierError{Name: name, KeyHash: hash}
+			default:
+				v = list.keys[i].v
 			}
-			if !containsSig(n.UnverifiedSigs, name, b64) {
-				n.UnverifiedSigs = append(n.UnverifiedSigs, Signature{Name: name, Hash: hash, Base64: b64})
+		} else {
+			v, err = known.Verifier(name, hash)
+			if err != nil {
+				var uerr *UnknownVerifierError
+				if !errors.As(err, &uerr) {
+					return nil, err
+				}
+				unknown = true
+			}
+		}
+		if unknown {
+			if !containsSig(sigs[len(sigs)-nu:], name, b64) {
+				nu++
+				sigs[len(sigs)-nu] = Signature{Name: name, Hash: hash, Base64: b64}
 			}
 			continue
 		}
 		if v.Name() != name || v.KeyHash() != hash {
 			return nil, ErrMismatchedVerifier
 		}
-		prev := findKey(n.Sigs, name, hash)
-		if prev >= 0 && n.Sigs[prev].Base64 == b64 {
+		prev := findKey(sigs[:nv], name, hash)
+		if prev >= 0 && sigs[prev].Base64 == b64 {
 			continue // the same line again: already verified
 		}
 		if !isCanonicalBase64(b64) || !v.Verify(text, sig) {
 			return nil, &InvalidSignatureError{Name: name, Hash: hash}
 		}
 		if prev < 0 {
-			n.Sigs = append(n.Sigs, Signature{Name: name, Hash: hash, Base64: b64})
+			sigs[nv] = Signature{Name: name, Hash: hash, Base64: b64}
+			nv++
 		}
 	}
-	if len(n.Sigs) == 0 {
-		n.Sigs = nil
+	if nv > 0 {
+		n.Sigs = sigs[:nv:nv]
 	}
-	if len(n.UnverifiedSigs) == 0 {
-		n.UnverifiedSigs = nil
+	if nu > 0 {
+		u := sigs[len(sigs)-nu:]
+		for i, j := 0, len(u)-1; i < j; i, j = i+1, j-1 {
+			u[i], u[j] = u[j], u[i]
+		}
+		n.UnverifiedSigs = u
 	}
 	if n.Sigs == nil {
 		return nil, &UnverifiedNoteError{Note: n}
@@ -295,14 +351,7 @@ func Open(msg []byte, known Verifiers) (*Note, error) {
 
 var emptyList = VerifierList()
 
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByteString(s string, c byte) int { return strings.IndexByte(s, c) }
 
 func cutPrefix(s, prefix string) (string, bool) {
 	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
@@ -395,7 +444,8 @@ func Sign(n *Note, signers ...Signer) ([]byte, error) {
 			out = appendSigLine(out, s.Name, s.Base64)
 		}
 	}
-	var raw []byte
+	var rawArr [4 + 64 + 8]byte
+	raw := rawArr[:0]
 	for _, s := range signers {
 		name := s.Name()
 		if !isValidName(name) {

@@ -1,6 +1,7 @@
 package note
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	xnote "golang.org/x/mod/sumdb/note"
@@ -296,4 +298,55 @@ func TestSignErrors(t *testing.T) {
 	n, err := Open(msg, VerifierList(a.verifier))
 	require.NoError(t, err)
 	require.Len(t, n.UnverifiedSigs, MaxSignatures-1)
+}
+
+// TestScanHelpers checks the word-at-a-time scanners against the simple
+// definitions, for every byte value at every position of short inputs and
+// for random inputs.
+func TestScanHelpers(t *testing.T) {
+	simpleValid := func(b []byte) bool {
+		for i := 0; i < len(b); {
+			r, size := utf8.DecodeRune(b[i:])
+			if r < 0x20 && r != '\n' || r == utf8.RuneError && size == 1 {
+				return false
+			}
+			i += size
+		}
+		return true
+	}
+	check := func(b []byte) {
+		if validNoteBytes(b) != simpleValid(b) {
+			t.Fatalf("validNoteBytes(%q) = %v", b, !simpleValid(b))
+		}
+		if validNoteString(string(b)) != simpleValid(b) {
+			t.Fatalf("validNoteString(%q) = %v", b, !simpleValid(b))
+		}
+		if got, want := lastBlankLine(b), bytes.LastIndex(b, []byte("\n\n")); got != want {
+			t.Fatalf("lastBlankLine(%q) = %d, want %d", b, got, want)
+		}
+	}
+	base := []byte("abcdefghijklmnopqr\n\nstuvwxy\u00e9z")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Clone(base[:n])
+				b[pos] = byte(c)
+				check(b)
+			}
+		}
+	}
+	buf := make([]byte, 64)
+	for i := 0; i < 20000; i++ {
+		rand.Read(buf)
+		for j := range buf {
+			// Mostly printable ASCII and newlines, some other bytes.
+			switch buf[j] % 8 {
+			case 0:
+				buf[j] = '\n'
+			case 1, 2, 3, 4, 5:
+				buf[j] = 0x20 + buf[j]%0x5f
+			}
+		}
+		check(buf[:i%len(buf)])
+	}
 }
