@@ -64,7 +64,7 @@
 // # Example
 //
 //	s, err := sumdbserver.NewServer(sumdbserver.Config{
-//		Log:    log, // e.g. a *storage.Log through sumdbserver.StorageLog
+//		Log:    log, // e.g. sumdbserver.StorageLog(storageLog)
 //		Source: proxy, // sumdbserver.NewProxy("https://proxy.golang.org")
 //	})
 //	...

@@ -19,6 +19,9 @@ import (
 	xsumdb "golang.org/x/mod/sumdb"
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
+	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/storage"
+	"github.com/tlogkit/tlogkit/storage/memstore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 )
 
@@ -32,6 +35,21 @@ func fakeSource(calls *atomic.Int64) sumdbserver.Source {
 		}
 		return fakeGoSum(m.Path, m.Version), nil
 	})
+}
+
+// newStorageLog returns a storage.Log on an in-memory backend, through
+// sumdbserver.StorageLog.
+func newStorageLog(t testing.TB) sumdbserver.Log {
+	signer, err := note.NewSigner(testSKey)
+	require.NoError(t, err)
+	verifier, err := note.NewVerifier(testVKey)
+	require.NoError(t, err)
+	l, err := storage.Open(context.Background(), memstore.New(), storage.Options{
+		Origin: note.SumDBOrigin, Signer: signer, Verifier: verifier, Create: true,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return sumdbserver.StorageLog(l)
 }
 
 func newTestServer(t testing.TB, cfg sumdbserver.Config) (*sumdbserver.Server, *memLog) {
@@ -91,7 +109,20 @@ func lookupPath(m module.Version) string {
 // byte: lookups in the same order, /latest after each growth, and every tile
 // (hash and data, full and partial) of every tree size seen.
 func TestDifferentialXMod(t *testing.T) {
-	ours, _ := newTestServer(t, sumdbserver.Config{Source: fakeSource(nil)})
+	for _, impl := range []string{"memlog", "storage"} {
+		t.Run(impl, func(t *testing.T) {
+			var l sumdbserver.Log = newMemLog(testSKey)
+			if impl == "storage" {
+				l = newStorageLog(t)
+			}
+			ours, err := sumdbserver.NewServer(sumdbserver.Config{Log: l, Source: fakeSource(nil)})
+			require.NoError(t, err)
+			testDifferential(t, ours)
+		})
+	}
+}
+
+func testDifferential(t *testing.T, ours http.Handler) {
 	ref := xsumdb.NewServer(xsumdb.NewTestServer(testSKey, func(path, vers string) ([]byte, error) {
 		return fakeGoSum(path, vers), nil
 	}))
@@ -231,8 +262,21 @@ func (c *clientOps) SecurityError(msg string) {
 // TestHostilePaths runs malformed and hostile requests through the handler:
 // each gets its exact status, never a 500, and quickly.
 func TestHostilePaths(t *testing.T) {
+	for _, impl := range []string{"memlog", "storage"} {
+		t.Run(impl, func(t *testing.T) {
+			var l sumdbserver.Log = newMemLog(testSKey)
+			if impl == "storage" {
+				l = newStorageLog(t)
+			}
+			testHostilePaths(t, l)
+		})
+	}
+}
+
+func testHostilePaths(t *testing.T, l sumdbserver.Log) {
 	var calls atomic.Int64
-	s, l := newTestServer(t, sumdbserver.Config{Source: fakeSource(&calls), Private: "private.example,*.corp.example", C2SP: true})
+	s, err := sumdbserver.NewServer(sumdbserver.Config{Log: l, Source: fakeSource(&calls), Private: "private.example,*.corp.example", C2SP: true})
+	require.NoError(t, err)
 	for i := range 300 {
 		require.Equal(t, 200, do(s, "GET", lookupPath(modName(i))).code)
 	}
@@ -371,7 +415,9 @@ func TestHostilePaths(t *testing.T) {
 	// Only the missing.example lookup reached the source: private modules
 	// and bad input never do.
 	require.Equal(t, int64(1), calls.Load())
-	require.Equal(t, 300, l.appends)
+	_, tree, err := l.Checkpoint(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(300), tree.N)
 }
 
 // TestHTTPHeaders checks Content-Type, Cache-Control and conditional

@@ -236,7 +236,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}()
 
 	srv, err := sumdbserver.NewServer(sumdbserver.Config{
-		Log:          storageLog{lg},
+		Log:          sumdbserver.StorageLog(lg),
 		Source:       up,
 		Private:      c.private,
 		C2SP:         c.c2sp,

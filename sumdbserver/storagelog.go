@@ -1,4 +1,4 @@
-package main
+package sumdbserver
 
 import (
 	"context"
@@ -6,12 +6,16 @@ import (
 	"fmt"
 
 	"github.com/tlogkit/tlogkit/storage"
-	"github.com/tlogkit/tlogkit/sumdbserver"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
 )
 
-// storageLog adapts a *storage.Log to sumdbserver.Log.
+// StorageLog returns the [Log] of a *storage.Log: the published checkpoint,
+// records, tiles and key index of the log, and its keyed append, which
+// returns only after the record is durable and published. storage's
+// ErrNotFound from Lookup is reported as ErrNotFound.
+func StorageLog(l *storage.Log) Log { return storageLog{l} }
+
 type storageLog struct{ l *storage.Log }
 
 func (s storageLog) Checkpoint(ctx context.Context) ([]byte, tlog.Tree, error) {
@@ -26,7 +30,7 @@ func (s storageLog) ReadRecords(ctx context.Context, start, n int64) ([][]byte, 
 func (s storageLog) Lookup(ctx context.Context, key string) (int64, error) {
 	i, err := s.l.Lookup(ctx, []byte(key))
 	if errors.Is(err, storage.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %w", sumdbserver.ErrNotFound, err)
+		return 0, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return i, err
 }
