@@ -1,0 +1,282 @@
+// Command audit checks a Go checksum database, or a copy of one, against
+// its verifier key.
+//
+//	go run ./examples/audit -log <URL or dir> -vkey <verifier key> [module@version ...]
+//
+// It verifies the signed tree head at /latest, then each named lookup (or,
+// when -log is a directory and no module is named, every cached lookup in
+// it, and every cached tile), and finally that every tree head it met is
+// consistent with the latest one. It prints one line per lookup, a line
+// per problem found in the tiles or the timeline, and a summary line. The
+// exit status is 0 only if everything verified, 1 if anything did not,
+// and 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/tlogkit/tlogkit/sumdbclient"
+	"github.com/tlogkit/tlogkit/tile"
+	"github.com/tlogkit/tlogkit/tlog"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the program; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	logLoc := fl.String("log", "", "database URL (https://...) or directory in its URL layout")
+	vkey := fl.String("vkey", "", "the database's verifier key")
+	timeout := fl.Duration("timeout", 30*time.Second, "timeout of each request")
+	fl.Usage = func() {
+		fmt.Fprintf(stderr, "usage: audit -log <URL or dir> -vkey <verifier key> [module@version ...]\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if *logLoc == "" || *vkey == "" {
+		fl.Usage()
+		return 2
+	}
+	src, err := sumdbclient.NewSource(*logLoc)
+	if err != nil {
+		fmt.Fprintf(stderr, "audit: %v\n", err)
+		return 2
+	}
+	c, err := sumdbclient.New(sumdbclient.Options{Source: src, VerifierKey: *vkey, Timeout: *timeout})
+	if err != nil {
+		fmt.Fprintf(stderr, "audit: %v\n", err)
+		return 2
+	}
+	_, isDir := src.(*sumdbclient.DirSource)
+
+	a := &auditor{c: c, out: stdout}
+	if head, err := c.FetchLatest(ctx); err != nil {
+		a.fail("latest: %v", err)
+	} else {
+		fmt.Fprintf(stdout, "ok    latest: tree %d %v\n", head.Tree.N, head.Tree.Hash)
+	}
+
+	targets := fl.Args()
+	auditTiles := false
+	if len(targets) == 0 {
+		if !isDir {
+			fmt.Fprintf(stderr, "audit: name module@version lookups to check on a server\n")
+			return 2
+		}
+		targets, err = cachedLookups(*logLoc)
+		if err != nil {
+			a.fail("listing lookups: %v", err)
+		}
+		auditTiles = true
+	}
+	for _, mv := range targets {
+		a.lookup(ctx, mv)
+	}
+	if auditTiles {
+		a.tiles(ctx, *logLoc)
+	}
+	a.timeline(ctx)
+
+	latest := c.Latest().Tree
+	status := "OK"
+	if a.failed > 0 {
+		status = "FAILED"
+	}
+	fmt.Fprintf(stdout, "%s: %d/%d lookups verified, %d/%d tiles verified, %d/%d tree heads consistent, latest tree %d; %d problems\n",
+		status, a.lookupsOK, len(targets), a.tilesOK, a.tilesSeen, a.headsOK, a.headsSeen, latest.N, a.failed)
+	if a.failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+type auditor struct {
+	c                  *sumdbclient.Client
+	out                io.Writer
+	failed             int
+	lookupsOK          int
+	tilesOK, tilesSeen int
+	headsOK, headsSeen int
+}
+
+func (a *auditor) fail(format string, args ...any) {
+	a.failed++
+	msg := fmt.Sprintf(format, args...)
+	// Keep one line per finding; multi-line errors (a SECURITY ERROR
+	// report) are indented below it.
+	msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n\t")
+	fmt.Fprintf(a.out, "FAIL  %s\n", msg)
+}
+
+func (a *auditor) lookup(ctx context.Context, mv string) {
+	mod, ver, ok := strings.Cut(mv, "@")
+	if !ok || mod == "" || ver == "" {
+		a.fail("%s: not module@version", mv)
+		return
+	}
+	lines, err := a.c.Lookup(ctx, mod, ver)
+	if err != nil {
+		a.fail("%v", err)
+		return
+	}
+	a.lookupsOK++
+	hashes := make([]string, len(lines))
+	for i, l := range lines {
+		hashes[i] = l[strings.LastIndexByte(l, ' ')+1:]
+	}
+	fmt.Fprintf(a.out, "ok    %s %s\n", mv, strings.Join(hashes, " "))
+}
+
+// cachedLookups lists module@version for every file under dir/lookup.
+func cachedLookups(dir string) ([]string, error) {
+	root := filepath.Join(dir, "lookup")
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == root {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		ep, ev, ok := strings.Cut(filepath.ToSlash(rel), "@")
+		mod, err1 := module.UnescapePath(ep)
+		ver, err2 := module.UnescapeVersion(ev)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("lookup/%s is not an escaped module@version", filepath.ToSlash(rel))
+		}
+		out = append(out, mod+"@"+ver)
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// tiles checks every cached tile in dir against the authenticated hashes
+// of some tree head met (they are all consistent with each other): a
+// cached tile must equal what the signed trees say it is.
+func (a *auditor) tiles(ctx context.Context, dir string) {
+	root := filepath.Join(dir, "tile")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == root {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		a.tilesSeen++
+		if err := a.tile(ctx, path, filepath.ToSlash(rel)); err != nil {
+			a.fail("%s: %v", filepath.ToSlash(rel), err)
+			return nil
+		}
+		a.tilesOK++
+		return nil
+	})
+	if err != nil {
+		a.fail("listing tiles: %v", err)
+	}
+}
+
+func (a *auditor) tile(ctx context.Context, path, rel string) error {
+	t, err := tile.ParseTilePath(rel)
+	if err != nil {
+		return err
+	}
+	if t.H != tile.Height {
+		return fmt.Errorf("tile height %d, want %d", t.H, tile.Height)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// The hashes the tile must hold, at level 0 for a data tile.
+	var want []tlog.Hash
+	level := t.L * t.H
+	if t.L < 0 {
+		level = 0
+		records, err := tile.ParseDataTile(data, t.W)
+		if err != nil {
+			return err
+		}
+		for _, r := range records {
+			want = append(want, tlog.RecordHash(r))
+		}
+	} else {
+		if len(data) != t.W*tlog.HashSize {
+			return fmt.Errorf("%d bytes, want %d", len(data), t.W*tlog.HashSize)
+		}
+		for i := 0; i < t.W; i++ {
+			want = append(want, tlog.Hash(data[i*tlog.HashSize:]))
+		}
+	}
+	idx := make([]int64, t.W)
+	for i := range idx {
+		idx[i] = tlog.StoredHashIndex(level, t.N<<uint(t.H)+int64(i))
+	}
+	end := (t.N<<uint(t.H) + int64(t.W)) << uint(level) // records covered
+	var errs []error
+	heads := a.c.Timeline()
+	for i := len(heads) - 1; i >= 0; i-- { // newest first
+		tree := heads[i].Tree
+		if end > tree.N {
+			continue
+		}
+		got, err := a.c.Tiles().ReadHashes(ctx, tree, idx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tree %d: %w", tree.N, err))
+			continue
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				return fmt.Errorf("hash %d differs from the one signed tree %d authenticates", j, tree.N)
+			}
+		}
+		return nil
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("not covered by any signed tree head met")
+	}
+	return errors.Join(errs...)
+}
+
+// timeline checks every tree head met against the latest.
+func (a *auditor) timeline(ctx context.Context) {
+	for _, h := range a.c.Timeline() {
+		a.headsSeen++
+		if err := a.c.CheckConsistent(ctx, h); err != nil {
+			a.fail("tree %d: %v", h.Tree.N, err)
+			continue
+		}
+		a.headsOK++
+	}
+}

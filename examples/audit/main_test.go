@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	realDir  = "../../../shared/testdata/sum.golang.org"
+	realVkey = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
+)
+
+func audit(t *testing.T, args ...string) (int, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+func files(t *testing.T, dir string) []string {
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	require.NoError(t, err, "real sum.golang.org test data missing")
+	return out
+}
+
+func TestAuditRealData(t *testing.T) {
+	code, out := audit(t, "-log", realDir, "-vkey", realVkey)
+	require.Equal(t, 0, code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 12) // latest, 10 lookups, summary
+	require.Equal(t, "OK: 10/10 lookups verified, 33/33 tiles verified, 5/5 tree heads consistent, latest tree 66398721; 0 problems", lines[len(lines)-1])
+	require.Contains(t, out, "ok    rsc.io/quote@v1.5.2 h1:w5fcysjrx7yqtD/aO+QwRjYZOKnaM9Uh2b40tElTs3Y= h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0=\n")
+
+	// Named lookups only.
+	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "rsc.io/quote@v1.5.2", "golang.org/x/mod@v0.22.0")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "OK: 2/2 lookups verified, 0/0 tiles verified")
+	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "rsc.io/quote@v1.5.3")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "FAIL  rsc.io/quote@v1.5.3")
+}
+
+// Every file of the copy, changed by one bit, makes the audit fail.
+func TestAuditFlippedByteAnywhere(t *testing.T) {
+	all := files(t, realDir)
+	require.Len(t, all, 44)
+	for i, rel := range all {
+		dir := t.TempDir()
+		for _, f := range all {
+			b, err := os.ReadFile(filepath.Join(realDir, f))
+			require.NoError(t, err)
+			if f == rel {
+				pos := (i * 7919) % len(b)
+				if !strings.HasPrefix(rel, "tile/") {
+					// Change a byte that is not a trailing newline.
+					pos = (i * 7919) % (len(b) - 1)
+				}
+				b[pos] ^= 1 << uint(i%8)
+			}
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o777))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o666))
+		}
+		code, out := audit(t, "-log", dir, "-vkey", realVkey)
+		require.Equal(t, 1, code, "flipped %s:\n%s", rel, out)
+		require.Contains(t, out, "FAILED: ")
+		require.NotContains(t, out, "SECURITY ERROR", "flipped %s", rel)
+	}
+}
+
+func TestAuditHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.FileServer(http.Dir(realDir)))
+	defer srv.Close()
+	code, out := audit(t, "-log", srv.URL, "-vkey", realVkey, "rsc.io/quote@v1.5.2", "gopkg.in/yaml.v3@v3.0.1")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "OK: 2/2 lookups verified")
+	// A server needs named lookups.
+	code, _ = audit(t, "-log", srv.URL, "-vkey", realVkey)
+	require.Equal(t, 2, code)
+}
+
+func TestAuditUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"-log", realDir}, {"-vkey", realVkey}, {"-bogus"},
+		{"-log", filepath.Join(t.TempDir(), "missing"), "-vkey", realVkey},
+		{"-log", realDir, "-vkey", "not-a-key"},
+	} {
+		code, out := audit(t, args...)
+		require.Equal(t, 2, code, "%v: %s", args, out)
+	}
+	code, out := audit(t, "-log", realDir, "-vkey", realVkey, "no-version")
+	require.Equal(t, 1, code, out)
+	// Another key does not verify the data.
+	other := "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn9"
+	code, out = audit(t, "-log", realDir, "-vkey", other)
+	require.NotEqual(t, 0, code, out)
+}
