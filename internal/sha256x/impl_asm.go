@@ -42,24 +42,47 @@ func leafAsmGo(data []byte) (out [32]byte) {
 	return out
 }
 
-// leavesAsm computes the leaf hashes two at a time: two records with the
-// same number of blocks (the usual case in a batch of similar records) are
-// hashed interleaved, others one after the other.
+// pendingShapes is the number of record shapes (see leafShape) for which
+// leavesAsm holds a record back to pair it with a later one of the same
+// shape: records of up to 7 full blocks, that is about 470 bytes. Longer
+// records are hashed one at a time.
+const pendingShapes = 16
+
+// leavesAsm computes the leaf hashes two at a time: records are paired by
+// shape (the same numbers of full and tail blocks), not by position, so a
+// batch of records of varied lengths still runs almost entirely
+// interleaved. At most one record per shape waits for a partner; the
+// ones left at the end are hashed alone.
 func leavesAsm(dst [][32]byte, data [][]byte) {
-	var tailA, tailB [2 * blockSize]byte
-	i := 0
-	for ; i+1 < len(dst); i += 2 {
-		a, b := data[i], data[i+1]
-		fullA, nA := leafTail(a, &tailA)
-		fullB, nB := leafTail(b, &tailB)
-		if fullA == fullB && nA == nB {
-			leaf2Asm(&dst[i], unsafe.SliceData(a), &tailA, &dst[i+1], unsafe.SliceData(b), &tailB, fullA, nA)
-		} else {
-			leafAsm(&dst[i], unsafe.SliceData(a), fullA, &tailA, nA)
-			leafAsm(&dst[i+1], unsafe.SliceData(b), fullB, &tailB, nB)
+	var (
+		tails   [pendingShapes + 1][2 * blockSize]byte // the last one is scratch
+		pending [pendingShapes]int                     // 1 + index of the waiting record, or 0
+	)
+	data = data[:len(dst)]
+	for i, d := range data {
+		nfull, ntail := leafShape(len(d))
+		shape := 2*nfull + ntail - 1
+		if shape >= pendingShapes {
+			tail := &tails[pendingShapes]
+			leafTail(d, tail)
+			leafAsm(&dst[i], unsafe.SliceData(d), nfull, tail, ntail)
+			continue
 		}
+		if pending[shape] == 0 {
+			leafTail(d, &tails[shape])
+			pending[shape] = i + 1
+			continue
+		}
+		j := pending[shape] - 1
+		pending[shape] = 0
+		tail := &tails[pendingShapes]
+		leafTail(d, tail)
+		leaf2Asm(&dst[j], unsafe.SliceData(data[j]), &tails[shape], &dst[i], unsafe.SliceData(d), tail, nfull, ntail)
 	}
-	if i < len(dst) {
-		dst[i] = leafAsmGo(data[i])
+	for shape, p := range pending {
+		if p != 0 {
+			j := p - 1
+			leafAsm(&dst[j], unsafe.SliceData(data[j]), shape/2, &tails[shape], shape%2+1)
+		}
 	}
 }

@@ -171,22 +171,34 @@ func leavesGeneric(dst [][32]byte, data [][]byte) {
 // tail come nfull blocks that are read from data in place: the first is
 // 0x00 || data[:63], block k > 0 is data[63+64*(k-1):][:64].
 func leafTail(data []byte, tail *[2 * blockSize]byte) (nfull, ntail int) {
+	nfull, ntail = leafShape(len(data))
 	var n int // bytes of message in tail
-	if len(data) >= blockSize-1 {
-		nfull = 1 + (len(data)-(blockSize-1))/blockSize
+	if nfull > 0 {
 		n = copy(tail[:], data[blockSize-1+blockSize*(nfull-1):])
 	} else {
 		tail[0] = 0x00
 		n = 1 + copy(tail[1:], data)
 	}
 	tail[n] = 0x80
-	end := blockSize
-	if n >= blockSize-8 {
-		end = 2 * blockSize
-	}
+	end := blockSize * ntail
 	clear(tail[n+1 : end-8])
 	binary.BigEndian.PutUint64(tail[end-8:end], (uint64(len(data))+1)*8)
-	return nfull, end / blockSize
+	return nfull, ntail
+}
+
+// leafShape returns the block counts of leafTail for a record of n bytes:
+// nfull blocks read from the record, ntail (1 or 2) from the tail buffer.
+func leafShape(n int) (nfull, ntail int) {
+	rest := n + 1 // message bytes left for the tail
+	if n >= blockSize-1 {
+		nfull = 1 + (n-(blockSize-1))/blockSize
+		rest = n - (blockSize - 1) - blockSize*(nfull-1)
+	}
+	// The tail needs room for the 0x80 byte and the 8-byte length.
+	if rest >= blockSize-8 {
+		return nfull, 2
+	}
+	return nfull, 1
 }
 
 // leafGeneric is Leaf in pure Go.

@@ -336,7 +336,7 @@ func TestLeavesBatches(t *testing.T) {
 			}
 			// Every pairing of lengths around the block boundaries, so that
 			// interleaved streams of different lengths are covered.
-			lens := []int{0, 1, 55, 56, 62, 63, 64, 118, 119, 120, 126, 127, 150, 183, 200, 500}
+			lens := []int{0, 1, 55, 56, 62, 63, 64, 118, 119, 120, 126, 127, 150, 183, 200, 500, 510, 511, 600, 1000}
 			var data [][]byte
 			for _, a := range lens {
 				for _, b := range lens {
