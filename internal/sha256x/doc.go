@@ -36,8 +36,8 @@
 // hashes. The SHA round instructions have a latency that one hash cannot
 // fill, so [Nodes] and [Leaves] keep two hashes in flight, their rounds
 // interleaved quad by quad, which nearly halves the time per hash again.
-// [Leaves] pairs records that have the same number of blocks (the usual
-// case in a batch of similar records) and hashes the others one by one.
+// [Leaves] pairs records of the same shape (numbers of blocks), wherever
+// they are in the batch, so varied record lengths still run interleaved.
 //
 // All four functions make no allocations.
 //
