@@ -1,6 +1,7 @@
 package note
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -210,6 +211,18 @@ func TestOpenSignatureRules(t *testing.T) {
 	require.Equal(t, []Signature{f.cSig}, un.Note.UnverifiedSigs)
 	require.Nil(t, un.Note.Sigs)
 
+	// A known name with another key hash is an unknown key: ignored.
+	raw, err := base64.StdEncoding.DecodeString(f.aSig.Base64)
+	require.NoError(t, err)
+	raw[3] ^= 1
+	wrongHash := "— a.example " + base64.StdEncoding.EncodeToString(raw) + "\n"
+	_, err = compareOpen(t, []byte(cpText+"\n"+wrongHash), f.known, f.xknown)
+	require.ErrorAs(t, err, &un)
+	require.Equal(t, f.aSig.Hash^1, un.Note.UnverifiedSigs[0].Hash)
+	n, err = compareOpen(t, []byte(cpText+"\n"+wrongHash+f.bLine), f.known, f.xknown)
+	require.NoError(t, err)
+	require.Equal(t, []Signature{f.bSig}, n.Sigs)
+
 	// nil Verifiers means none known.
 	_, err = Open([]byte(f.signedAB), nil)
 	require.ErrorAs(t, err, &un)
@@ -268,4 +281,38 @@ func TestOpenVerifiersErrors(t *testing.T) {
 	// A Verifiers that answers with the wrong key is caught.
 	_, err = Open(msg, lookupVerifiers(func(string, uint32) (Verifier, error) { return f.b.verifier, nil }))
 	require.ErrorIs(t, err, ErrMismatchedVerifier)
+}
+
+// TestOpenConcurrent opens notes from several goroutines with shared
+// verifiers and signs with a shared cosigner (run with -race).
+func TestOpenConcurrent(t *testing.T) {
+	f := newFixture(t)
+	skey, vkey := testKey("witness.example/w1", 5, algCosignatureV1)
+	cs, err := NewCosigner(skey, fixedClock(1700000000))
+	require.NoError(t, err)
+	cv, err := NewCosignatureVerifier(vkey)
+	require.NoError(t, err)
+	known := VerifierList(f.a.verifier, f.b.verifier, cv)
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				msg, err := Sign(&Note{Text: cpText}, f.a.signer, cs)
+				if err == nil {
+					_, err = Open(msg, known)
+				}
+				if err == nil {
+					_, err = Open([]byte(f.signedAB), known)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		require.NoError(t, <-done)
+	}
 }
