@@ -1,6 +1,7 @@
 package tile
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
@@ -17,8 +18,10 @@ var ErrNotInTree = errors.New("tile: hash index not in tree")
 // VerifierOptions configures a [Verifier]. The zero value is the default.
 type VerifierOptions struct {
 	// MaxTiles bounds the number of authenticated full tiles kept. Each
-	// costs about 16 KiB (a height-8 tile with all its inner hashes).
-	// Zero means 1024.
+	// costs about 16 KiB (a height-8 tile with all its inner hashes); the
+	// Verifier holds at most about 2*MaxTiles full tiles (the shared cache
+	// and per-tree lookup maps) plus the right-edge tiles of MaxTrees
+	// trees. Zero means 1024.
 	MaxTiles int
 	// MaxTrees bounds the number of signed trees whose right-edge tiles
 	// are kept. Zero means 16.
@@ -51,6 +54,7 @@ type Verifier struct {
 	lru   list.List
 	trees map[tlog.Tree]*treeState
 	order []tlog.Tree // insertion order of trees, for eviction
+	memo  int         // full tiles in all trees' resolved maps
 }
 
 // fullKey names an authenticated full tile: its coordinates and its root.
@@ -191,7 +195,8 @@ func (v *Verifier) ReadHashes(ctx context.Context, tree tlog.Tree, indexes []int
 	if missing == nil {
 		return out, nil
 	}
-	if err := v.resolve(ctx, ts, missing); err != nil {
+	auth, err := v.resolve(ctx, ts, missing)
+	if err != nil {
 		return nil, err
 	}
 	v.mu.Lock()
@@ -199,10 +204,9 @@ func (v *Verifier) ReadHashes(ctx context.Context, tree tlog.Tree, indexes []int
 	for _, i := range missingAt {
 		level, n := tlog.SplitStoredHashIndex(indexes[i])
 		t, k, pos := v.locate(tree.N, level, n)
-		e := ts.resolved[t]
+		e := auth[t]
 		if e == nil {
-			// Only if another goroutine's resolve evicted it.
-			return nil, fmt.Errorf("tile: cache too small for concurrent reads (MaxTiles %d)", v.maxTiles)
+			return nil, fmt.Errorf("tile: internal error: tile %s not resolved", t.Path())
 		}
 		out[i] = e.at(k, pos)
 	}
@@ -318,6 +322,8 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 		return old, nil
 	}
 	for len(v.order) >= v.maxTrees {
+		old := v.trees[v.order[0]]
+		v.memo -= len(old.resolved) - old.anchors
 		delete(v.trees, v.order[0])
 		v.order = v.order[1:]
 	}
@@ -328,15 +334,21 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 
 // resolve authenticates the given full tiles of ts's tree, and any
 // ancestors they need, from the cache or by reading them.
-func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) error {
+//
+// It returns the authenticated tiles, including every tile in tiles.
+func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) (map[Tile]*expanded, error) {
 	n := ts.tree.N
 	v.mu.Lock()
 	need := make(map[Tile]bool)
+	auth := make(map[Tile]*expanded)
 	for _, t := range tiles {
+		if e := ts.resolved[t]; e != nil {
+			auth[t] = e
+		}
 		for !need[t] && ts.resolved[t] == nil {
 			if t.W != 1<<uint(v.h) {
 				v.mu.Unlock()
-				return fmt.Errorf("tile: internal error: partial tile %s of tree %d is not a right-edge tile", t.Path(), n)
+				return nil, fmt.Errorf("tile: internal error: partial tile %s of tree %d is not a right-edge tile", t.Path(), n)
 			}
 			need[t] = true
 			t = v.parent(n, t)
@@ -351,47 +363,63 @@ func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) err
 		if a.L != b.L {
 			return b.L - a.L
 		}
-		return int(a.N - b.N) // never overflows: compared only for order
+		return cmp.Compare(a.N, b.N)
 	})
-	// Pass 1: take from the cache what the parents vouch for.
+	// Pass 1: take from the cache what the parents vouch for. auth keeps
+	// the parents this read relies on, whatever other reads evict
+	// meanwhile.
 	var fetch []Tile
 	for _, t := range order {
-		p := ts.resolved[v.parent(n, t)]
+		pt := v.parent(n, t)
+		p := ts.resolved[pt]
 		if p == nil {
 			fetch = append(fetch, t)
 			continue
 		}
+		auth[pt] = p
 		key := fullKey{t, p.at(0, int(t.N&(1<<uint(v.h)-1)))}
 		if el := v.full[key]; el != nil {
 			v.lru.MoveToFront(el)
-			ts.resolved[t] = el.Value.(*expanded)
+			e := el.Value.(*expanded)
+			v.addResolved(ts, t, e)
+			auth[t] = e
 			continue
 		}
 		fetch = append(fetch, t)
 	}
 	v.mu.Unlock()
 	if len(fetch) == 0 {
-		return nil
+		return auth, nil
 	}
 	data, err := v.tr.ReadTiles(ctx, fetch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(data) != len(fetch) {
-		return fmt.Errorf("tile: ReadTiles returned %d tiles, want %d", len(data), len(fetch))
+		return nil, fmt.Errorf("tile: ReadTiles returned %d tiles, want %d", len(data), len(fetch))
 	}
 	// Hash outside the lock.
 	exps := make([]*expanded, len(fetch))
 	for i, t := range fetch {
 		if exps[i], err = expand(t, data[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	// Pass 2: authenticate parents before children.
+	if err := v.authenticate(ts, fetch, exps, auth, need); err != nil {
+		return nil, err
+	}
+	v.tr.SaveTiles(fetch, data)
+	return auth, nil
+}
+
+// authenticate checks fetched full tiles, parents before children, each
+// against the hash its parent holds for it, and records them.
+func (v *Verifier) authenticate(ts *treeState, fetch []Tile, exps []*expanded, auth map[Tile]*expanded, need map[Tile]bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	n := ts.tree.N
 	for i, t := range fetch {
-		p := ts.resolved[v.parent(n, t)]
+		p := auth[v.parent(n, t)]
 		if p == nil {
 			return fmt.Errorf("tile: internal error: parent of %s not authenticated", t.Path())
 		}
@@ -401,20 +429,47 @@ func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) err
 		}
 		e := exps[i]
 		e.key = fullKey{t, want}
-		ts.resolved[t] = e
+		auth[t] = e
+		v.addResolved(ts, t, e)
 		v.insert(e)
 	}
-	if len(ts.resolved) > v.maxTiles+ts.anchors {
-		// Forget the full tiles of this tree; they stay in the shared
-		// cache, from which they are found again through their parents.
-		for t := range ts.resolved {
-			if t.W == 1<<uint(v.h) && !need[t] {
-				delete(ts.resolved, t)
+	v.trimMemos(ts, need)
+	return nil
+}
+
+// addResolved records full tile t as authenticated for ts's tree.
+func (v *Verifier) addResolved(ts *treeState, t Tile, e *expanded) {
+	if _, ok := ts.resolved[t]; !ok {
+		v.memo++
+	}
+	ts.resolved[t] = e
+}
+
+// trimMemos keeps the per-tree maps of full tiles, which may point to
+// tiles the shared cache has evicted, within MaxTiles in total: when over,
+// it forgets the full tiles of the other trees, then those of ts that the
+// current read does not need. Forgotten tiles are found again through
+// their parents in the shared cache.
+func (v *Verifier) trimMemos(ts *treeState, keep map[Tile]bool) {
+	if v.memo <= v.maxTiles {
+		return
+	}
+	drop := func(s *treeState, keep map[Tile]bool) {
+		for t := range s.resolved {
+			if t.W == 1<<uint(v.h) && !keep[t] {
+				delete(s.resolved, t)
+				v.memo--
 			}
 		}
 	}
-	v.tr.SaveTiles(fetch, data)
-	return nil
+	for _, other := range v.trees {
+		if other != ts {
+			drop(other, nil)
+		}
+	}
+	if v.memo > v.maxTiles {
+		drop(ts, keep)
+	}
 }
 
 // insert adds an authenticated full tile to the shared cache.

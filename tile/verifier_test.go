@@ -290,4 +290,13 @@ func TestVerifierConcurrent(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+	// The caches stay within their bounds.
+	require.LessOrEqual(t, len(v.full), 50)
+	require.LessOrEqual(t, v.memo, 50)
+	require.LessOrEqual(t, len(v.trees), 3)
+	memo := 0
+	for _, ts := range v.trees {
+		memo += len(ts.resolved) - ts.anchors
+	}
+	require.Equal(t, v.memo, memo)
 }
