@@ -1,0 +1,608 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tlogkit/tlogkit/internal/sha256x"
+	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/tlog"
+)
+
+// Options configure [Open]. Origin, Signer and Verifier are required; every
+// other field has a documented default for its zero value.
+type Options struct {
+	// Origin is the first line of every checkpoint, naming the log. For a
+	// checksum database it is note.SumDBOrigin ("go.sum database tree").
+	Origin string
+
+	// Signer signs new checkpoints. Verifier is its public half: Open
+	// refuses a store whose checkpoint it does not verify (another key)
+	// and a Signer whose signatures it does not verify.
+	Signer   note.Signer
+	Verifier note.Verifier
+
+	// LastKnown, if set, is a signed checkpoint of this log that the caller
+	// saw before (for example kept beside the store). Open refuses, with
+	// ErrRollback, a store whose tree is smaller than LastKnown's or does not
+	// contain it.
+	LastKnown []byte
+
+	// Create lets Open start a new, empty log if the backend holds none.
+	// Without it, an empty backend is refused with ErrNoLog. It has no
+	// effect on a backend that already holds a log.
+	Create bool
+
+	// MaxBatchRecords caps the number of appends committed in one batch.
+	// Zero means 65536.
+	MaxBatchRecords int
+
+	// MaxBatchBytes caps the record bytes committed in one batch (a batch
+	// holds at least one record). Zero means 16 MiB.
+	MaxBatchBytes int
+
+	// MaxRecordSize is the largest record accepted. Zero means 65535, the
+	// largest entry c2sp.org/tlog-tiles can serve. At most 1<<24.
+	MaxRecordSize int
+
+	// MaxKeySize is the largest key accepted by AppendKeyed. Zero means 1024.
+	MaxKeySize int
+
+	// CacheTiles is the number of full hash tiles kept in memory for proofs
+	// and tile reads, each about 16 KiB. Zero means 1024; negative disables
+	// the cache.
+	CacheTiles int
+}
+
+func (o *Options) setDefaults() error {
+	if o.Origin == "" || strings.ContainsAny(o.Origin, "\n") {
+		return fmt.Errorf("%w: Options.Origin must be one non-empty line", ErrInvalid)
+	}
+	if o.Signer == nil || o.Verifier == nil {
+		return fmt.Errorf("%w: Options.Signer and Options.Verifier are required", ErrInvalid)
+	}
+	if o.MaxBatchRecords <= 0 {
+		o.MaxBatchRecords = 1 << 16
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 16 << 20
+	}
+	if o.MaxRecordSize <= 0 {
+		o.MaxRecordSize = 1<<16 - 1
+	}
+	if o.MaxRecordSize > 1<<24 {
+		return fmt.Errorf("%w: Options.MaxRecordSize %d > 1<<24", ErrInvalid, o.MaxRecordSize)
+	}
+	if o.MaxKeySize <= 0 {
+		o.MaxKeySize = 1024
+	}
+	if o.CacheTiles == 0 {
+		o.CacheTiles = 1024
+	}
+	return nil
+}
+
+// A Log is a durable, signed, append-only Merkle log on a [Backend].
+// All methods are safe for concurrent use.
+type Log struct {
+	b         Backend
+	opts      Options
+	verifiers note.Verifiers
+	snap      atomic.Pointer[snapshot]
+	cache     *tileCache
+
+	mu      sync.Mutex
+	pending *pendingBatch
+	queue   []*pendingBatch
+	stopErr error
+	closed  bool
+	wake    chan struct{}
+	quit    chan struct{}
+	exited  chan struct{}
+
+	// Owned by the sequencer goroutine.
+	edge     *edge
+	data     []byte // encoded records of the partial data tile
+	dataOffs []int  // offsets of its chunks in the backend
+	dataN    int    // records in it
+}
+
+// A snapshot is a published state: a durable tree, its signed checkpoint and
+// the right edge as of that tree. Readers load it atomically.
+type snapshot struct {
+	tree       tlog.Tree
+	checkpoint []byte
+	rows       [maxTileLevels]tileRows
+}
+
+type request struct {
+	key, record []byte
+}
+
+type pendingBatch struct {
+	reqs    []request
+	bytes   int
+	done    chan struct{}
+	err     error
+	index   []int64
+	existed []bool
+}
+
+// Open opens the log stored in b, or creates one if b is empty and
+// opts.Create is set. It checks, before serving anything, that the stored
+// checkpoint is signed by opts.Verifier for opts.Origin, that the stored
+// right edge hashes to it, and that it is not behind opts.LastKnown. The
+// Log owns b from then on and closes it in Close, also when Open fails.
+func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash() {
+		return nil, fmt.Errorf("%w: Signer %s+%08x and Verifier %s+%08x are different keys", ErrInvalid,
+			opts.Signer.Name(), opts.Signer.KeyHash(), opts.Verifier.Name(), opts.Verifier.KeyHash())
+	}
+	l := &Log{
+		b:         b,
+		opts:      opts,
+		verifiers: note.VerifierList(opts.Verifier),
+		cache:     newTileCache(opts.CacheTiles),
+		wake:      make(chan struct{}, 1),
+		quit:      make(chan struct{}),
+		exited:    make(chan struct{}),
+		pending:   &pendingBatch{done: make(chan struct{})},
+	}
+
+	signed, err := b.Get(ctx, keyCheckpoint)
+	if errors.Is(err, ErrNotFound) {
+		if err := l.create(ctx); err != nil {
+			return nil, err
+		}
+		signed, err = b.Get(ctx, keyCheckpoint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: reading checkpoint: %w", err)
+	}
+	version, err := b.Get(ctx, keyVersion)
+	if err != nil || !bytes.Equal(version, formatVersion) {
+		return nil, fmt.Errorf("%w: missing or unknown format version %q (%v)", ErrCorrupt, version, err)
+	}
+	tree, err := l.openCheckpoint(signed)
+	if err != nil {
+		return nil, fmt.Errorf("storage: stored checkpoint: %w", err)
+	}
+	// The signer must produce checkpoints that the verifier accepts.
+	if _, err := l.sign(tree); err != nil {
+		return nil, err
+	}
+
+	l.edge, err = loadEdge(tree.N, func(L int, n int64, w int) ([]tlog.Hash, error) {
+		data, err := b.Get(ctx, tileKey(L, n))
+		if err != nil {
+			return nil, fmt.Errorf("storage: reading right edge tile %d/%d: %w", L, n, err)
+		}
+		if len(data) != w*tlog.HashSize {
+			return nil, fmt.Errorf("%w: right edge tile %d/%d has %d bytes, want %d", ErrCorrupt, L, n, len(data), w*tlog.HashSize)
+		}
+		return decodeHashes(data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if h := l.edge.treeHash(); h != tree.Hash {
+		return nil, fmt.Errorf("%w: stored tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
+	}
+	if err := l.loadData(ctx, tree.N); err != nil {
+		return nil, err
+	}
+	s := &snapshot{tree: tree, checkpoint: signed, rows: l.edge.rows}
+	l.snap.Store(s)
+
+	if opts.LastKnown != nil {
+		if err := l.checkLastKnown(ctx, opts.LastKnown); err != nil {
+			return nil, err
+		}
+	}
+
+	// The sequencer's writes are not tied to any caller's context: a
+	// batch, once taken, is committed or fails the log.
+	go l.sequence(context.WithoutCancel(ctx))
+	return l, nil
+}
+
+// create writes the empty log if the backend is entirely empty.
+func (l *Log) create(ctx context.Context) error {
+	empty := true
+	err := l.b.Scan(ctx, nil, nil, func(k, v []byte) error {
+		empty = false
+		return errStopScan
+	})
+	if err != nil && err != errStopScan {
+		return fmt.Errorf("storage: scanning store: %w", err)
+	}
+	if !empty {
+		return fmt.Errorf("%w: store has data but no checkpoint", ErrCorrupt)
+	}
+	if !l.opts.Create {
+		return ErrNoLog
+	}
+	signed, err := l.sign(tlog.Tree{N: 0, Hash: emptyTreeHash})
+	if err != nil {
+		return err
+	}
+	var batch Batch
+	batch.Set(keyVersion, formatVersion)
+	batch.Set(keyCheckpoint, signed)
+	if err := l.b.Commit(ctx, &batch); err != nil {
+		return fmt.Errorf("storage: creating log: %w", err)
+	}
+	return nil
+}
+
+var errStopScan = errors.New("stop scan")
+
+// openCheckpoint verifies a signed checkpoint of this log.
+func (l *Log) openCheckpoint(signed []byte) (tlog.Tree, error) {
+	n, err := note.Open(signed, l.verifiers)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	c, err := note.ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if c.Origin != l.opts.Origin {
+		return tlog.Tree{}, fmt.Errorf("%w: %q, want %q", ErrOrigin, c.Origin, l.opts.Origin)
+	}
+	return c.Tree(), nil
+}
+
+// sign returns the signed checkpoint of tree, checked against the verifier.
+func (l *Log) sign(tree tlog.Tree) ([]byte, error) {
+	text, err := note.Checkpoint{Origin: l.opts.Origin, N: tree.N, Hash: tree.Hash}.Format()
+	if err != nil {
+		return nil, fmt.Errorf("storage: formatting checkpoint: %w", err)
+	}
+	signed, err := note.Sign(&note.Note{Text: string(text)}, l.opts.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("storage: signing checkpoint: %w", err)
+	}
+	if tree.N == 0 || l.snap.Load() == nil {
+		// Check the key pair once, at open.
+		if _, err := note.Open(signed, l.verifiers); err != nil {
+			return nil, fmt.Errorf("%w: Verifier rejects Signer's checkpoint: %w", ErrInvalid, err)
+		}
+	}
+	return signed, nil
+}
+
+func (l *Log) checkLastKnown(ctx context.Context, signed []byte) error {
+	known, err := l.openCheckpoint(signed)
+	if err != nil {
+		return fmt.Errorf("storage: Options.LastKnown: %w", err)
+	}
+	s := l.snap.Load()
+	if known.N > s.tree.N {
+		return fmt.Errorf("%w: store has %d records, last known checkpoint %d", ErrRollback, s.tree.N, known.N)
+	}
+	h, err := l.treeHash(ctx, s, known.N)
+	if err != nil {
+		return err
+	}
+	if h != known.Hash {
+		return fmt.Errorf("%w: stored tree of size %d hashes to %v, last known checkpoint says %v", ErrRollback, known.N, h, known.Hash)
+	}
+	return nil
+}
+
+// loadData reads the chunks of the partial data tile of a tree of n records.
+func (l *Log) loadData(ctx context.Context, n int64) error {
+	tileN := n / tileWidth
+	want := int(n % tileWidth)
+	start, end := dataRange(tileN)
+	var recs [][]byte
+	err := l.b.Scan(ctx, start, end, func(k, v []byte) error {
+		off := int(binary.BigEndian.Uint16(k[9:]))
+		if len(k) != 11 || off != len(recs) {
+			return fmt.Errorf("%w: data chunk %x out of place", ErrCorrupt, k)
+		}
+		var err error
+		recs, err = decodeRecords(recs, v, l.opts.MaxRecordSize)
+		if err != nil {
+			return err
+		}
+		l.dataOffs = append(l.dataOffs, off)
+		l.data = append(l.data, v...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: reading right edge records: %w", err)
+	}
+	if len(recs) != want {
+		return fmt.Errorf("%w: right edge data tile %d has %d records, want %d", ErrCorrupt, tileN, len(recs), want)
+	}
+	l.dataN = want
+	return nil
+}
+
+// Checkpoint returns the latest published signed checkpoint and its tree.
+// It reads no storage. The caller must not modify the returned bytes.
+func (l *Log) Checkpoint() ([]byte, tlog.Tree) {
+	s := l.snap.Load()
+	return s.checkpoint, s.tree
+}
+
+// Append appends record to the log and returns its index, once the record
+// and a signed checkpoint including it are durable and published.
+//
+// If ctx ends first, Append returns ctx's error, and the record may or may
+// not be appended. After a failed commit, Append returns an error wrapping
+// ErrStopped.
+func (l *Log) Append(ctx context.Context, record []byte) (int64, error) {
+	i, _, err := l.append(ctx, nil, record)
+	return i, err
+}
+
+// AppendKeyed is like Append, but at most one record is ever logged under
+// key: if key already has a record (published, or earlier in the same
+// batch), AppendKeyed returns its index with existed set and does not log
+// record. The key index is committed with the record, so this holds across
+// concurrent calls and across crashes. key must be non-empty.
+func (l *Log) AppendKeyed(ctx context.Context, key, record []byte) (index int64, existed bool, err error) {
+	if len(key) == 0 {
+		return 0, false, fmt.Errorf("%w: empty key", ErrInvalid)
+	}
+	return l.append(ctx, key, record)
+}
+
+func (l *Log) append(ctx context.Context, key, record []byte) (int64, bool, error) {
+	if len(record) > l.opts.MaxRecordSize {
+		return 0, false, fmt.Errorf("%w: record of %d bytes > %d", ErrInvalid, len(record), l.opts.MaxRecordSize)
+	}
+	if len(key) > l.opts.MaxKeySize {
+		return 0, false, fmt.Errorf("%w: key of %d bytes > %d", ErrInvalid, len(key), l.opts.MaxKeySize)
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, false, ErrClosed
+	}
+	if l.stopErr != nil {
+		err := l.stopErr
+		l.mu.Unlock()
+		return 0, false, err
+	}
+	pb := l.pending
+	if len(pb.reqs) >= l.opts.MaxBatchRecords || (len(pb.reqs) > 0 && pb.bytes+len(record) > l.opts.MaxBatchBytes) {
+		l.queue = append(l.queue, pb)
+		pb = &pendingBatch{done: make(chan struct{})}
+		l.pending = pb
+	}
+	pos := len(pb.reqs)
+	pb.reqs = append(pb.reqs, request{key: key, record: record})
+	pb.bytes += len(record)
+	l.mu.Unlock()
+	if pos == 0 {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case <-pb.done:
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
+	}
+	if pb.err != nil {
+		return 0, false, pb.err
+	}
+	return pb.index[pos], pb.existed[pos], nil
+}
+
+// take removes the next batch to commit, or returns nil.
+func (l *Log) take() *pendingBatch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.queue) > 0 {
+		pb := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		return pb
+	}
+	if len(l.pending.reqs) == 0 {
+		return nil
+	}
+	pb := l.pending
+	l.pending = &pendingBatch{done: make(chan struct{})}
+	return pb
+}
+
+// sequence is the sequencer goroutine.
+func (l *Log) sequence(ctx context.Context) {
+	defer close(l.exited)
+	for {
+		quit := false
+		select {
+		case <-l.wake:
+		case <-l.quit:
+			quit = true
+		}
+		// After quit, Append queues nothing new: commit what is queued.
+		for pb := l.take(); pb != nil; pb = l.take() {
+			l.commit(ctx, pb)
+		}
+		if quit {
+			return
+		}
+	}
+}
+
+// stop makes the log fail-stop with cause.
+func (l *Log) stop(cause error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopErr == nil {
+		l.stopErr = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
+	return l.stopErr
+}
+
+// commit sequences, writes and publishes one batch.
+func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
+	finish := func(err error) {
+		pb.err = err
+		close(pb.done)
+	}
+	l.mu.Lock()
+	stopErr := l.stopErr
+	l.mu.Unlock()
+	if stopErr != nil {
+		finish(stopErr)
+		return
+	}
+
+	e := l.edge
+	oldN := e.n
+	pb.index = make([]int64, len(pb.reqs))
+	pb.existed = make([]bool, len(pb.reqs))
+	records := make([][]byte, 0, len(pb.reqs))
+	var keyed []int // positions of newly logged keyed requests
+	var seen map[string]int64
+	for i, r := range pb.reqs {
+		if r.key != nil {
+			if seen == nil {
+				seen = make(map[string]int64)
+			}
+			if idx, ok := seen[string(r.key)]; ok {
+				pb.index[i], pb.existed[i] = idx, true
+				continue
+			}
+			v, err := l.b.Get(ctx, indexKey(r.key))
+			if err == nil {
+				idx, w := binary.Uvarint(v)
+				if w <= 0 || w != len(v) || idx >= uint64(oldN) {
+					finish(l.stop(fmt.Errorf("%w: key index entry %q = %x", ErrCorrupt, r.key, v)))
+					return
+				}
+				seen[string(r.key)] = int64(idx)
+				pb.index[i], pb.existed[i] = int64(idx), true
+				continue
+			}
+			if !errors.Is(err, ErrNotFound) {
+				// Nothing is written yet: fail this batch only.
+				finish(fmt.Errorf("storage: reading key index: %w", err))
+				return
+			}
+			seen[string(r.key)] = oldN + int64(len(records))
+			keyed = append(keyed, i)
+		}
+		pb.index[i] = oldN + int64(len(records))
+		records = append(records, r.record)
+	}
+	if len(records) == 0 {
+		finish(nil)
+		return
+	}
+
+	var batch Batch
+	// Hash tiles: full ones as they complete, then the right edge.
+	leaves := make([]tlog.Hash, len(records))
+	sha256x.Leaves(asArrays(leaves), records)
+	for _, h := range leaves {
+		e.push(h, func(L int, n int64, hashes []tlog.Hash) {
+			batch.Set(tileKey(L, n), encodeHashes(make([]byte, 0, len(hashes)*tlog.HashSize), hashes))
+		})
+	}
+	newN := e.n
+	for L := 0; L < maxTileLevels; L++ {
+		oldC, newC := oldN>>(tileHeight*L), newN>>(tileHeight*L)
+		if newC == oldC {
+			break
+		}
+		if w := newC % tileWidth; w != 0 {
+			row := e.rows[L][0]
+			batch.Set(tileKey(L, newC/tileWidth), encodeHashes(make([]byte, 0, len(row)*tlog.HashSize), row))
+		}
+	}
+
+	// Data: chunks of the partial data tile, one full value per full tile.
+	for i := 0; i < len(records); {
+		idx := oldN + int64(i)
+		tileN := idx / tileWidth
+		off := int(idx % tileWidth)
+		k := min(len(records)-i, tileWidth-off)
+		if off+k == tileWidth {
+			var val []byte
+			if off > 0 {
+				val = append(make([]byte, 0, len(l.data)+k*(len(records[i])+2)), l.data...)
+			}
+			for _, r := range records[i : i+k] {
+				val = appendRecord(val, r)
+			}
+			batch.Set(dataKey(tileN, 0), val)
+			for _, o := range l.dataOffs {
+				if o != 0 {
+					batch.Delete(dataKey(tileN, o))
+				}
+			}
+			l.data, l.dataOffs, l.dataN = l.data[:0], l.dataOffs[:0], 0
+		} else {
+			var val []byte
+			for _, r := range records[i : i+k] {
+				val = appendRecord(val, r)
+			}
+			batch.Set(dataKey(tileN, off), val)
+			l.data = append(l.data, val...)
+			l.dataOffs = append(l.dataOffs, off)
+			l.dataN += k
+		}
+		i += k
+	}
+
+	// Key index.
+	for _, i := range keyed {
+		batch.Set(indexKey(pb.reqs[i].key), binary.AppendUvarint(nil, uint64(pb.index[i])))
+	}
+
+	// The new checkpoint.
+	tree := tlog.Tree{N: newN, Hash: e.treeHash()}
+	signed, err := l.sign(tree)
+	if err != nil {
+		finish(l.stop(err))
+		return
+	}
+	batch.Set(keyCheckpoint, signed)
+
+	if err := l.b.Commit(ctx, &batch); err != nil {
+		finish(l.stop(fmt.Errorf("storage: commit of records %d..%d: %w", oldN, newN-1, err)))
+		return
+	}
+	l.snap.Store(&snapshot{tree: tree, checkpoint: signed, rows: e.rows})
+	finish(nil)
+}
+
+// Close stops accepting appends (they fail with ErrClosed), commits those
+// already queued, stops the sequencer and closes the backend. Reads after
+// Close fail.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.exited
+	return l.b.Close()
+}

@@ -1,0 +1,220 @@
+// Package memstore is an in-memory [storage.Backend] for tests: it keeps
+// its data across Close and Reopen (like a disk across process restarts),
+// refuses a second open handle (like a directory lock), and injects faults
+// on request: a commit that fails without persisting, a commit that fails
+// after persisting, and failing reads.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/tlogkit/tlogkit/storage"
+)
+
+// A Fault is what an injected fault does to one operation.
+type Fault int
+
+const (
+	// NoFault lets the operation run normally.
+	NoFault Fault = iota
+	// FailNotPersisted makes the operation fail without any effect.
+	FailNotPersisted
+	// FailPersisted makes a Commit apply the batch and then fail, as when
+	// a sync reports an error for data that reached the disk anyway.
+	// For reads it is the same as FailNotPersisted.
+	FailPersisted
+)
+
+// ErrInjected is the error returned by an operation an injected fault failed.
+var ErrInjected = errors.New("memstore: injected fault")
+
+// An Op names an operation for a fault injector.
+type Op string
+
+const (
+	OpGet    Op = "get"
+	OpScan   Op = "scan"
+	OpCommit Op = "commit"
+)
+
+// data is the "disk": it outlives Store handles.
+type data struct {
+	mu   sync.RWMutex
+	keys []string // sorted
+	vals map[string][]byte
+	open bool
+
+	faultMu sync.Mutex
+	fault   func(op Op, seq int) Fault
+	seq     map[Op]int
+}
+
+// A Store is an open handle on an in-memory store.
+type Store struct {
+	d      *data
+	mu     sync.Mutex
+	closed bool
+}
+
+// New returns an open, empty store.
+func New() *Store {
+	d := &data{vals: make(map[string][]byte), open: true, seq: make(map[Op]int)}
+	return &Store{d: d}
+}
+
+// Reopen returns a new handle on the same data, which must not be open:
+// the earlier handle must have been closed (else storage.ErrLocked).
+func (s *Store) Reopen() (*Store, error) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if s.d.open {
+		return nil, fmt.Errorf("memstore: %w", storage.ErrLocked)
+	}
+	s.d.open = true
+	return &Store{d: s.d}, nil
+}
+
+// SetFault installs f, called before every operation with the operation and
+// its sequence number (0, 1, ... per kind of operation, counted over all
+// handles); its result decides the operation's fate. nil removes it.
+func (s *Store) SetFault(f func(op Op, seq int) Fault) {
+	s.d.faultMu.Lock()
+	defer s.d.faultMu.Unlock()
+	s.d.fault = f
+}
+
+func (s *Store) fault(op Op) Fault {
+	d := s.d
+	d.faultMu.Lock()
+	defer d.faultMu.Unlock()
+	n := d.seq[op]
+	d.seq[op] = n + 1
+	if d.fault == nil {
+		return NoFault
+	}
+	return d.fault(op, n)
+}
+
+func (s *Store) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: %w", storage.ErrClosed)
+	}
+	return nil
+}
+
+// Get implements storage.Backend.
+func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.fault(OpGet) != NoFault {
+		return nil, fmt.Errorf("memstore: get %x: %w", key, ErrInjected)
+	}
+	s.d.mu.RLock()
+	defer s.d.mu.RUnlock()
+	v, ok := s.d.vals[string(key)]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+// Scan implements storage.Backend. It holds a read lock during the scan, so
+// fn sees one state (and must not call Commit).
+func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value []byte) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.fault(OpScan) != NoFault {
+		return fmt.Errorf("memstore: scan: %w", ErrInjected)
+	}
+	s.d.mu.RLock()
+	defer s.d.mu.RUnlock()
+	i, _ := slices.BinarySearch(s.d.keys, string(start))
+	for ; i < len(s.d.keys); i++ {
+		k := s.d.keys[i]
+		if end != nil && k >= string(end) {
+			break
+		}
+		if err := fn([]byte(k), s.d.vals[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Commit implements storage.Backend.
+func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f := s.fault(OpCommit)
+	if f == FailNotPersisted {
+		return fmt.Errorf("memstore: commit: %w", ErrInjected)
+	}
+	d := s.d
+	d.mu.Lock()
+	for _, op := range b.Ops() {
+		k := string(op.Key)
+		_, exists := d.vals[k]
+		if op.Delete {
+			if exists {
+				delete(d.vals, k)
+				i, _ := slices.BinarySearch(d.keys, k)
+				d.keys = slices.Delete(d.keys, i, i+1)
+			}
+			continue
+		}
+		if !exists {
+			i, _ := slices.BinarySearch(d.keys, k)
+			d.keys = slices.Insert(d.keys, i, k)
+		}
+		d.vals[k] = bytes.Clone(op.Value)
+	}
+	d.mu.Unlock()
+	if f == FailPersisted {
+		return fmt.Errorf("memstore: commit (persisted): %w", ErrInjected)
+	}
+	return nil
+}
+
+// Close implements storage.Backend. The data stays for Reopen.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: %w", storage.ErrClosed)
+	}
+	s.closed = true
+	s.d.mu.Lock()
+	s.d.open = false
+	s.d.mu.Unlock()
+	return nil
+}
+
+// Bytes returns the total size of all keys and values stored.
+func (s *Store) Bytes() int {
+	s.d.mu.RLock()
+	defer s.d.mu.RUnlock()
+	n := 0
+	for k, v := range s.d.vals {
+		n += len(k) + len(v)
+	}
+	return n
+}

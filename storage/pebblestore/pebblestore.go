@@ -1,0 +1,232 @@
+// Package pebblestore is a [storage.Backend] on the Pebble key-value store
+// (github.com/cockroachdb/pebble/v2), the embedded default for a
+// [storage.Log].
+//
+// Every Commit is one Pebble batch written with a synced WAL write, so it
+// is atomic and durable. Pebble's directory lock keeps a second process
+// (or a second Open in this process) out; Open reports that as
+// storage.ErrLocked.
+package pebblestore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/tlogkit/tlogkit/storage"
+)
+
+// Options tune the Pebble store. The zero value is a good default.
+type Options struct {
+	// FS is the file system; nil means the operating system's. Tests pass
+	// vfs.NewCrashableMem() or an errorfs wrapper.
+	FS vfs.FS
+
+	// CacheSize is the size of Pebble's block cache. Zero means 32 MiB.
+	CacheSize int64
+
+	// MemTableSize is the size of one memtable. Zero means 32 MiB; Pebble
+	// keeps at most 4 before it stalls writes.
+	MemTableSize uint64
+
+	// Logger receives Pebble's messages; nil discards informational ones
+	// and prints errors to standard error.
+	Logger pebble.Logger
+
+	// Tune, if set, is called with the Pebble options just before Open,
+	// for settings not covered here.
+	Tune func(*pebble.Options)
+}
+
+// A Store is an open Pebble database used as a storage.Backend.
+type Store struct {
+	db *pebble.DB
+	// mu guards closed: operations hold it shared, Close exclusively, so
+	// that no operation reaches a closed *pebble.DB (which panics).
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (s *Store) enter(ctx context.Context) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return fmt.Errorf("pebblestore: %w", storage.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		s.mu.RUnlock()
+		return err
+	}
+	return nil
+}
+
+// Open opens or creates the Pebble database in dir.
+func Open(dir string, o *Options) (*Store, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	po := &pebble.Options{
+		FS:                          o.FS,
+		CacheSize:                   o.CacheSize,
+		MemTableSize:                o.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       1000,
+		LBaseMaxBytes:               256 << 20,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      o.Logger,
+	}
+	if po.CacheSize == 0 {
+		po.CacheSize = 32 << 20
+	}
+	if po.MemTableSize == 0 {
+		po.MemTableSize = 32 << 20
+	}
+	if po.Logger == nil {
+		po.Logger = quietLogger{}
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if o.Tune != nil {
+		o.Tune(po)
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		if isLockError(err) {
+			return nil, fmt.Errorf("pebblestore: opening %s: %w (%v)", dir, storage.ErrLocked, err)
+		}
+		return nil, fmt.Errorf("pebblestore: opening %s: %w", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func isLockError(err error) bool {
+	msg := err.Error()
+	return bytes.Contains([]byte(msg), []byte("lock held")) ||
+		bytes.Contains([]byte(msg), []byte("resource temporarily unavailable")) ||
+		bytes.Contains([]byte(msg), []byte("LOCK"))
+}
+
+// DB returns the underlying Pebble database (for metrics and compaction).
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Get implements storage.Backend.
+func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	v, closer, err := s.db.Get(key)
+	if err != nil {
+		if errors.Is(err, pebble.ErrNotFound) {
+			return nil, storage.ErrNotFound
+		}
+		return nil, fmt.Errorf("pebblestore: get: %w", err)
+	}
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
+	closer.Close()
+	return out, nil
+}
+
+// Scan implements storage.Backend with one Pebble iterator, which reads a
+// consistent snapshot.
+func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value []byte) error) (err error) {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: start, UpperBound: end})
+	if err != nil {
+		return fmt.Errorf("pebblestore: scan: %w", err)
+	}
+	defer func() {
+		if cerr := it.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("pebblestore: scan: %w", cerr)
+		}
+	}()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("pebblestore: scan: %w", err)
+		}
+		if err := fn(it.Key(), v); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("pebblestore: scan: %w", err)
+	}
+	return nil
+}
+
+// Commit implements storage.Backend: one Pebble batch, synced.
+func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	pb := s.db.NewBatchWithSize(b.Size() + 16*b.Len() + 64)
+	defer pb.Close()
+	for _, op := range b.Ops() {
+		var err error
+		if op.Delete {
+			err = pb.Delete(op.Key, nil)
+		} else {
+			err = pb.Set(op.Key, op.Value, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("pebblestore: commit: %w", err)
+		}
+	}
+	if err := pb.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pebblestore: commit: %w", err)
+	}
+	return nil
+}
+
+// Close implements storage.Backend.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("pebblestore: %w", storage.ErrClosed)
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("pebblestore: close: %w", err)
+	}
+	return nil
+}
+
+// Compact compacts the whole key space (for measuring bytes on disk).
+func (s *Store) Compact(ctx context.Context) error {
+	if err := s.db.Flush(); err != nil {
+		return err
+	}
+	return s.db.Compact(ctx, []byte{0}, []byte{0xff}, false)
+}
+
+// DiskBytes returns the size of the live tables and WAL files.
+func (s *Store) DiskBytes() uint64 {
+	m := s.db.Metrics()
+	return m.DiskSpaceUsage()
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(format string, args ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}
