@@ -69,7 +69,8 @@ type treeState struct {
 	// resolved holds every tile authenticated for this tree: its
 	// right-edge tiles and the full tiles used so far.
 	resolved map[Tile]*expanded
-	anchors  int // number of right-edge tiles in resolved
+	anchors  int  // number of right-edge tiles in resolved
+	evicted  bool // no longer in Verifier.trees
 }
 
 // expanded is an authenticated tile with every hash inside it: level 0
@@ -324,6 +325,7 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 	for len(v.order) >= v.maxTrees {
 		old := v.trees[v.order[0]]
 		v.memo -= len(old.resolved) - old.anchors
+		old.evicted = true
 		delete(v.trees, v.order[0])
 		v.order = v.order[1:]
 	}
@@ -439,6 +441,9 @@ func (v *Verifier) authenticate(ts *treeState, fetch []Tile, exps []*expanded, a
 
 // addResolved records full tile t as authenticated for ts's tree.
 func (v *Verifier) addResolved(ts *treeState, t Tile, e *expanded) {
+	if ts.evicted {
+		return // only the current read uses it, through auth
+	}
 	if _, ok := ts.resolved[t]; !ok {
 		v.memo++
 	}
