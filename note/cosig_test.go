@@ -90,6 +90,26 @@ func TestSignedNoteVector(t *testing.T) {
 	n, err := Open([]byte(msg), VerifierList(v))
 	require.NoError(t, err)
 	require.Equal(t, "This is an example message.\n", n.Text)
+
+	// The doubly signed note of x/mod's package documentation.
+	peter, err := NewVerifier("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+	require.NoError(t, err)
+	enoch, err := NewVerifier("EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop")
+	require.NoError(t, err)
+	text := "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+	msg = text + "\n" +
+		"— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n" +
+		"— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
+	n, err = Open([]byte(msg), VerifierList(peter, enoch))
+	require.NoError(t, err)
+	require.Equal(t, text, n.Text)
+	require.Len(t, n.Sigs, 2)
+	// Re-signing with the documented signer key gives the same bytes.
+	s, err := NewSigner("PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")
+	require.NoError(t, err)
+	out, err := Sign(&Note{Text: text, UnverifiedSigs: n.Sigs[1:]}, s)
+	require.NoError(t, err)
+	require.Equal(t, text+"\n"+strings.SplitAfter(msg, "\n")[4]+strings.SplitAfter(msg, "\n")[3], string(out))
 }
 
 func TestCosignerRoundTrip(t *testing.T) {

@@ -102,8 +102,10 @@
 // Sign refuses to write a note that Open would reject; key generation
 // refuses invalid names; ParseRecord and FormatRecord refuse ids that are
 // not canonical decimal in [0, 2^63) and record texts over MaxRecordSize.
-// Errors are sentinel values (check them with errors.Is) or the same
-// typed errors as x/mod.
+// Errors are sentinel values (check them with errors.Is) or the same typed
+// errors as x/mod, which also match sentinels: [UnknownVerifierError]
+// matches [ErrUnknownKey], [UnverifiedNoteError] [ErrUnverifiedNote] and
+// [InvalidSignatureError] [ErrInvalidSignature].
 //
 // # Example
 //

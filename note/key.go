@@ -291,6 +291,12 @@ func (e *UnknownVerifierError) Error() string {
 	return fmt.Sprintf("note: unknown key %s+%08x", e.Name, e.KeyHash)
 }
 
+// Is reports whether target is [ErrUnknownKey].
+func (e *UnknownVerifierError) Is(target error) bool { return target == ErrUnknownKey }
+
+// ErrUnknownKey matches every *UnknownVerifierError with errors.Is.
+var ErrUnknownKey = errors.New("note: unknown key")
+
 // An AmbiguousVerifierError reports that several verifiers given to
 // [VerifierList] share a name and key hash. The list is then unusable for
 // that key: a signature from it cannot be checked and Open fails.

@@ -37,6 +37,12 @@ var (
 	// ErrMismatchedVerifier reports a Verifiers that returned a Verifier
 	// whose name or key hash differs from the one asked for.
 	ErrMismatchedVerifier = errors.New("note: verifier name or hash does not match signature")
+
+	// ErrUnverifiedNote matches every *UnverifiedNoteError with errors.Is.
+	ErrUnverifiedNote = errors.New("note: note has no verifiable signatures")
+
+	// ErrInvalidSignature matches every *InvalidSignatureError with errors.Is.
+	ErrInvalidSignature = errors.New("note: invalid signature")
 )
 
 // A Note is a text and its signatures.
@@ -64,9 +70,10 @@ type UnverifiedNoteError struct {
 	Note *Note
 }
 
-func (e *UnverifiedNoteError) Error() string {
-	return "note: note has no verifiable signatures"
-}
+func (e *UnverifiedNoteError) Error() string { return ErrUnverifiedNote.Error() }
+
+// Is reports whether target is [ErrUnverifiedNote].
+func (e *UnverifiedNoteError) Is(target error) bool { return target == ErrUnverifiedNote }
 
 // An InvalidSignatureError reports a signature by a known key that its
 // Verifier rejected.
@@ -78,6 +85,9 @@ type InvalidSignatureError struct {
 func (e *InvalidSignatureError) Error() string {
 	return fmt.Sprintf("note: invalid signature for key %s+%08x", e.Name, e.Hash)
 }
+
+// Is reports whether target is [ErrInvalidSignature].
+func (e *InvalidSignatureError) Is(target error) bool { return target == ErrInvalidSignature }
 
 const sigPrefix = "— " // em dash (U+2014), space
 

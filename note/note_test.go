@@ -168,6 +168,7 @@ func TestVerifierList(t *testing.T) {
 		var unk *UnknownVerifierError
 		require.ErrorAs(t, err, &unk)
 		require.Equal(t, UnknownVerifierError{"a.example", a.verifier.KeyHash() + 1}, *unk)
+		require.ErrorIs(t, err, ErrUnknownKey)
 		require.Equal(t, fmt.Sprintf("note: unknown key a.example+%08x", a.verifier.KeyHash()+1), err.Error())
 
 		_, err = l.Verifier("a.exampl", a.verifier.KeyHash())

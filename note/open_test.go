@@ -200,6 +200,7 @@ func TestOpenSignatureRules(t *testing.T) {
 	} {
 		_, err = compareOpen(t, []byte(msg), f.known, f.xknown)
 		require.ErrorAs(t, err, &inv)
+		require.ErrorIs(t, err, ErrInvalidSignature)
 		require.Equal(t, InvalidSignatureError{"a.example", f.aSig.Hash}, *inv)
 		require.Equal(t, fmt.Sprintf("note: invalid signature for key a.example+%08x", f.aSig.Hash), err.Error())
 	}
@@ -207,6 +208,8 @@ func TestOpenSignatureRules(t *testing.T) {
 	// Only unknown keys: UnverifiedNoteError holding the note.
 	_, err = compareOpen(t, []byte(cpText+"\n"+f.cLine), f.known, f.xknown)
 	require.ErrorAs(t, err, &un)
+	require.ErrorIs(t, err, ErrUnverifiedNote)
+	require.NotErrorIs(t, err, ErrInvalidSignature)
 	require.Equal(t, cpText, un.Note.Text)
 	require.Equal(t, []Signature{f.cSig}, un.Note.UnverifiedSigs)
 	require.Nil(t, un.Note.Sigs)
