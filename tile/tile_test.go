@@ -370,3 +370,23 @@ func FuzzParseEntryBundle(f *testing.F) {
 		require.Equal(t, data, again)
 	})
 }
+
+func FuzzTileForIndex(f *testing.F) {
+	f.Add(8, int64(0))
+	f.Add(8, int64(1<<40+12345))
+	f.Add(1, int64(7))
+	f.Add(30, int64(1<<62))
+	f.Fuzz(func(t *testing.T, h int, index int64) {
+		if h < 1 || h > MaxHeight || index < 0 || index >= 1<<62 {
+			return
+		}
+		got := TileForIndex(h, index)
+		require.Equal(t, xtlog.TileForIndex(h, index), toX(got))
+		p, err := ParseTilePath(got.Path())
+		if err == nil {
+			require.Equal(t, got, p)
+		} else {
+			require.False(t, got.valid())
+		}
+	})
+}
