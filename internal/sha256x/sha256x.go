@@ -5,9 +5,6 @@ import (
 	"math/bits"
 )
 
-// Size is the size of a SHA-256 digest in bytes.
-const Size = 32
-
 // blockSize is the SHA-256 block size in bytes.
 const blockSize = 64
 
