@@ -143,38 +143,8 @@ func (a *Appender) append(m int, records [][]byte, leaves []Hash) (int64, []Hash
 	if minPar == 0 {
 		minPar = defaultMinParallel
 	}
-	procs := runtime.GOMAXPROCS(0)
-	if procs > 1 && m >= minPar {
-		// Cut the batch into chunks, hash them on all cores, then push
-		// their roots into the edge in order.
-		chunks := make([]chunk, 0, m>>chunkLevel+2*chunkLevel+2)
-		for lo := n; lo < hi; {
-			level := min(subTreeLevel(lo, hi), chunkLevel)
-			chunks = append(chunks, chunk{lo: lo, level: level})
-			lo += 1 << uint(level)
-		}
-		workers := min(procs, len(chunks))
-		var next atomic.Int64
-		work := func() {
-			var tmp [1 << chunkLevel]Hash
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(chunks) {
-					return
-				}
-				c := &chunks[i]
-				c.root = b.hashChunk(&tmp, c.lo, c.level)
-			}
-		}
-		var wg sync.WaitGroup
-		for range workers - 1 {
-			wg.Go(work)
-		}
-		work()
-		wg.Wait()
-		for i := range chunks {
-			a.push(&b, chunks[i].root, chunks[i].level)
-		}
+	if m >= minPar && runtime.GOMAXPROCS(0) > 1 {
+		a.appendParallel(b, hi)
 		return start, out, nil
 	}
 
@@ -237,4 +207,38 @@ func (b *batch) hashChunk(tmp *[1 << chunkLevel]Hash, lo int64, level int) Hash 
 		}
 	}
 	return buf[0]
+}
+
+// appendParallel is the end of append for large batches: it cuts the batch
+// into chunks, hashes them on all cores, then pushes their roots into the
+// edge in order.
+func (a *Appender) appendParallel(b batch, hi int64) {
+	chunks := make([]chunk, 0, (hi-a.n)>>chunkLevel+2*chunkLevel+2)
+	for lo := a.n; lo < hi; {
+		level := min(subTreeLevel(lo, hi), chunkLevel)
+		chunks = append(chunks, chunk{lo: lo, level: level})
+		lo += 1 << uint(level)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	var next atomic.Int64
+	work := func() {
+		var tmp [1 << chunkLevel]Hash
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(chunks) {
+				return
+			}
+			c := &chunks[i]
+			c.root = b.hashChunk(&tmp, c.lo, c.level)
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for i := range chunks {
+		a.push(&b, chunks[i].root, chunks[i].level)
+	}
 }

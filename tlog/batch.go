@@ -15,6 +15,10 @@ const minParallelHashes = 4096
 // goroutines.
 func AppendRecordHashes(dst []Hash, records [][]byte) []Hash {
 	dst, out := grow(dst, len(records))
+	if !useParallel(len(out), minParallelHashes) {
+		leafHashes(out, records)
+		return dst
+	}
 	parallel(len(out), minParallelHashes, func(lo, hi int) {
 		leafHashes(out[lo:hi], records[lo:hi])
 	})
@@ -29,6 +33,10 @@ func AppendRecordHashes(dst []Hash, records [][]byte) []Hash {
 // [AppendRecordHashes], it interleaves and parallelises.
 func AppendNodeHashes(dst []Hash, level []Hash) []Hash {
 	dst, out := grow(dst, len(level)/2)
+	if !useParallel(len(out), minParallelHashes) {
+		nodeHashes(out, level)
+		return dst
+	}
 	parallel(len(out), minParallelHashes, func(lo, hi int) {
 		nodeHashes(out[lo:hi], level[2*lo:2*hi])
 	})
@@ -41,15 +49,19 @@ func grow(dst []Hash, n int) (all, added []Hash) {
 	return dst, dst[len(dst)-n:]
 }
 
+// useParallel reports whether n hashes are worth spreading over goroutines.
+func useParallel(n, minPar int) bool {
+	return n >= minPar && runtime.GOMAXPROCS(0) > 1
+}
+
 // parallel calls fn on consecutive ranges covering [0, n): once, or, when
 // n >= minPar and GOMAXPROCS > 1, once per goroutine on one range each.
 func parallel(n, minPar int, fn func(lo, hi int)) {
-	procs := runtime.GOMAXPROCS(0)
-	if procs < 2 || n < minPar {
+	if !useParallel(n, minPar) {
 		fn(0, n)
 		return
 	}
-	workers := min(procs, n/(minPar/4))
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/(minPar/4)))
 	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
 	for lo := step; lo < n; lo += step {
