@@ -25,7 +25,7 @@ import (
 const (
 	DefaultFetchTimeout         = 2 * time.Minute
 	DefaultMaxConcurrentFetches = 8
-	DefaultTileCacheSize        = 4096
+	DefaultTileCacheBytes       = 64 << 20
 )
 
 // maxLookupPath bounds the part of a /lookup/ path after the prefix. Module
@@ -74,10 +74,11 @@ type Config struct {
 	// from upstream at once (default DefaultMaxConcurrentFetches).
 	MaxConcurrentFetches int
 
-	// TileCacheSize is the number of full tiles (hash and data) kept in
-	// memory; full tiles never change (default DefaultTileCacheSize,
+	// TileCacheBytes bounds the memory used to keep full tiles (hash and
+	// data tiles, and the records of full data tiles, which also answer
+	// lookups); full tiles never change (default DefaultTileCacheBytes,
 	// negative disables the cache).
-	TileCacheSize int
+	TileCacheBytes int64
 
 	// Logger receives internal errors (default: discard).
 	Logger *slog.Logger
@@ -123,9 +124,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	size := cfg.TileCacheSize
+	size := cfg.TileCacheBytes
 	if size == 0 {
-		size = DefaultTileCacheSize
+		size = DefaultTileCacheBytes
 	}
 	if size > 0 {
 		s.cache = newTileCache(size)
@@ -276,28 +277,68 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 		s.sourceError(w, r, key, err)
 		return
 	}
-	records, err := s.log.ReadRecords(ctx, id, 1)
-	if err == nil && len(records) != 1 {
-		err = fmt.Errorf("sumdbserver: ReadRecords returned %d records, want 1", len(records))
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	msg, err := note.FormatRecord(id, records[0])
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
 	signed, tree, err := s.log.Checkpoint(ctx)
-	if err == nil && id >= tree.N {
+	if err == nil && (id < 0 || id >= tree.N) {
 		err = fmt.Errorf("sumdbserver: record %d not in published tree of size %d", id, tree.N)
 	}
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	rec, err := s.readRecord(ctx, id, tree.N)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	msg, err := note.FormatRecord(id, rec)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	reply(w, r, typeText, cacheShort, "", msg, signed)
+}
+
+// readRecord returns record id of a tree of n records. A record in a full
+// data tile is read with the whole tile, which is kept in the tile cache.
+func (s *Server) readRecord(ctx context.Context, id, n int64) ([]byte, error) {
+	t := tile.Tile{H: tile.Height, L: -1, N: id >> tile.Height, W: 1 << tile.Height}
+	if s.cache != nil && inTree(t, n) {
+		records, err := s.fullDataRecords(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		return records[id&(1<<tile.Height-1)], nil
+	}
+	records, err := s.log.ReadRecords(ctx, id, 1)
+	if err == nil && len(records) != 1 {
+		err = fmt.Errorf("sumdbserver: ReadRecords returned %d records, want 1", len(records))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return records[0], nil
+}
+
+// fullDataRecords returns the records of the full data tile t, from the
+// cache or read and then cached.
+func (s *Server) fullDataRecords(ctx context.Context, t tile.Tile) ([][]byte, error) {
+	k := cacheKey{t: t, records: true}
+	if e, ok := s.cache.get(k); ok {
+		return e.records, nil
+	}
+	records, err := s.log.ReadRecords(ctx, t.N<<uint(t.H), int64(t.W))
+	if err != nil {
+		return nil, err
+	}
+	if len(records) != t.W {
+		return nil, fmt.Errorf("sumdbserver: ReadRecords returned %d records, want %d", len(records), t.W)
+	}
+	size := 0
+	for _, r := range records {
+		size += len(r) + 24
+	}
+	s.cache.put(k, &cacheEntry{records: records, size: size})
+	return records, nil
 }
 
 // sourceError maps an error of Lookup, the Source or AppendKeyed to a status.
@@ -381,7 +422,7 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, path string) 
 	}
 	full := t.W == 1<<tile.Height
 	if full && s.cache != nil {
-		if e, ok := s.cache.get(cacheKey{t, c2sp}); ok {
+		if e, ok := s.cache.get(cacheKey{t: t, c2sp: c2sp}); ok {
 			reply(w, r, e.ctype, cacheImmutable, e.etag, e.data)
 			return
 		}
@@ -399,7 +440,7 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, path string) 
 	var data []byte
 	ctype := typeBinary
 	if t.L == -1 {
-		data, err = s.dataTile(ctx, t, c2sp)
+		data, err = s.dataTile(ctx, t, tree.N, c2sp)
 		if !c2sp {
 			ctype = typeText
 		}
@@ -420,21 +461,26 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, path string) 
 	sum := sha256.Sum256(data)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	if s.cache != nil {
-		s.cache.put(cacheKey{t, c2sp}, &cacheEntry{data: data, etag: etag, ctype: ctype})
+		s.cache.put(cacheKey{t: t, c2sp: c2sp}, &cacheEntry{data: data, etag: etag, ctype: ctype, size: len(data)})
 	}
 	reply(w, r, ctype, cacheImmutable, etag, data)
 }
 
 // dataTile returns the records of data tile t in the sumdb encoding (record
 // texts each followed by a blank line) or the C2SP entry-bundle encoding.
-func (s *Server) dataTile(ctx context.Context, t tile.Tile, c2sp bool) ([]byte, error) {
-	start := t.N << uint(t.H)
-	records, err := s.log.ReadRecords(ctx, start, int64(t.W))
+func (s *Server) dataTile(ctx context.Context, t tile.Tile, n int64, c2sp bool) ([]byte, error) {
+	var records [][]byte
+	var err error
+	if s.cache != nil && t.W == 1<<tile.Height {
+		records, err = s.fullDataRecords(ctx, t)
+	} else {
+		records, err = s.log.ReadRecords(ctx, t.N<<uint(t.H), int64(t.W))
+		if err == nil && len(records) != t.W {
+			err = fmt.Errorf("sumdbserver: ReadRecords returned %d records, want %d", len(records), t.W)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(records) != t.W {
-		return nil, fmt.Errorf("sumdbserver: ReadRecords returned %d records, want %d", len(records), t.W)
 	}
 	if c2sp {
 		return tile.FormatEntryBundle(records)
@@ -484,26 +530,32 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (int64, erro
 	}
 }
 
-// A tileCache keeps full tiles, which never change. Eviction is random
-// (Go map order), which is cheap and good enough for a bounded cache.
+// A tileCache keeps full tiles, which never change, within a byte budget.
+// Eviction is random (Go map order), which is cheap and good enough.
 type tileCache struct {
-	mu   sync.RWMutex
-	max  int
-	byID map[cacheKey]*cacheEntry
+	mu    sync.RWMutex
+	max   int64
+	bytes int64
+	byID  map[cacheKey]*cacheEntry
 }
 
+// A cacheKey names a cached tile: its encoding in one of the two layouts,
+// or (records set) the records of a full data tile.
 type cacheKey struct {
-	t    tile.Tile
-	c2sp bool
+	t       tile.Tile
+	c2sp    bool
+	records bool
 }
 
 type cacheEntry struct {
-	data  []byte
-	etag  string
-	ctype string
+	data    []byte   // encoded tile
+	etag    string   // of data
+	ctype   string   // of data
+	records [][]byte // records of a data tile (records keys only)
+	size    int      // approximate memory
 }
 
-func newTileCache(max int) *tileCache {
+func newTileCache(max int64) *tileCache {
 	return &tileCache{max: max, byID: make(map[cacheKey]*cacheEntry)}
 }
 
@@ -515,13 +567,22 @@ func (c *tileCache) get(k cacheKey) (*cacheEntry, bool) {
 }
 
 func (c *tileCache) put(k cacheKey, e *cacheEntry) {
+	size := int64(e.size) + 64
+	if size > c.max {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.byID) >= c.max {
-		for old := range c.byID {
-			delete(c.byID, old)
+	if old, ok := c.byID[k]; ok {
+		c.bytes -= int64(old.size) + 64
+	}
+	for old, oe := range c.byID {
+		if c.bytes+size <= c.max {
 			break
 		}
+		delete(c.byID, old)
+		c.bytes -= int64(oe.size) + 64
 	}
 	c.byID[k] = e
+	c.bytes += size
 }

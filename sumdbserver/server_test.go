@@ -109,13 +109,16 @@ func lookupPath(m module.Version) string {
 // byte: lookups in the same order, /latest after each growth, and every tile
 // (hash and data, full and partial) of every tree size seen.
 func TestDifferentialXMod(t *testing.T) {
-	for _, impl := range []string{"memlog", "storage"} {
-		t.Run(impl, func(t *testing.T) {
+	for _, tt := range []struct {
+		impl  string
+		cache int64
+	}{{"memlog", 0}, {"storage", 0}, {"memlog", -1}, {"storage", 20000}} {
+		t.Run(fmt.Sprintf("log=%s/cache=%d", tt.impl, tt.cache), func(t *testing.T) {
 			var l sumdbserver.Log = newMemLog(testSKey)
-			if impl == "storage" {
+			if tt.impl == "storage" {
 				l = newStorageLog(t)
 			}
-			ours, err := sumdbserver.NewServer(sumdbserver.Config{Log: l, Source: fakeSource(nil)})
+			ours, err := sumdbserver.NewServer(sumdbserver.Config{Log: l, Source: fakeSource(nil), TileCacheBytes: tt.cache})
 			require.NoError(t, err)
 			testDifferential(t, ours)
 		})
@@ -461,7 +464,7 @@ func TestHTTPHeaders(t *testing.T) {
 		require.Equal(t, 200, r2.code)
 		require.Equal(t, r.body, r2.body)
 		// The same tile with the cache cold gives the same ETag.
-		s2, l2 := newTestServer(t, sumdbserver.Config{C2SP: true, TileCacheSize: -1})
+		s2, l2 := newTestServer(t, sumdbserver.Config{C2SP: true, TileCacheBytes: -1})
 		for i := range 260 {
 			m := modName(i)
 			_, err := l2.AppendKeyed(context.Background(), m.String(), fakeGoSum(m.Path, m.Version))
