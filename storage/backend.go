@@ -32,6 +32,20 @@ type Backend interface {
 	Close() error
 }
 
+// A Pipeliner is a Backend that accepts the next batch before the previous
+// one is durable, so that a Log can sequence and sign a batch while the one
+// before it is being synced.
+//
+// CommitPipelined applies b after every batch committed before it; when it
+// returns nil, b is visible to Get and Scan (but maybe not yet durable).
+// The returned wait function returns nil once b is durable, which implies
+// that every batch before it is durable too; an error from either means b
+// may or may not be applied. wait must be called exactly once.
+type Pipeliner interface {
+	Backend
+	CommitPipelined(ctx context.Context, b *Batch) (wait func() error, err error)
+}
+
 // A Batch is a list of writes that a [Backend] applies atomically.
 // The zero Batch is empty and ready to use.
 type Batch struct {

@@ -427,24 +427,67 @@ func (l *Log) take() *pendingBatch {
 	return pb
 }
 
-// sequence is the sequencer goroutine.
+// sequence is the sequencer goroutine. It keeps at most two batches in
+// flight: while one is being synced, the next is sequenced, signed and
+// handed to the backend (if it is a Pipeliner), so that syncs follow each
+// other without a gap. Batches are published and answered in order.
 func (l *Log) sequence(ctx context.Context) {
 	defer close(l.exited)
+	var inflight *flight
+	quit := false
 	for {
-		quit := false
-		select {
-		case <-l.wake:
-		case <-l.quit:
-			quit = true
+		pb := l.take()
+		if pb == nil {
+			if inflight != nil {
+				l.complete(inflight)
+				inflight = nil
+				continue
+			}
+			if quit {
+				return
+			}
+			// After quit, Append queues nothing new: commit what is queued.
+			select {
+			case <-l.wake:
+			case <-l.quit:
+				quit = true
+			}
+			continue
 		}
-		// After quit, Append queues nothing new: commit what is queued.
-		for pb := l.take(); pb != nil; pb = l.take() {
-			l.commit(ctx, pb)
+		f := l.submit(ctx, pb)
+		if inflight != nil {
+			l.complete(inflight)
 		}
-		if quit {
-			return
+		inflight = f
+	}
+}
+
+// A flight is a batch handed to the backend and not yet answered.
+type flight struct {
+	pb   *pendingBatch
+	err  error        // set if the batch failed before or at submission
+	wait func() error // waits until the batch is durable
+	snap *snapshot    // to publish once durable; nil if nothing new
+}
+
+// complete waits for f to be durable, publishes it and answers its callers.
+func (l *Log) complete(f *flight) {
+	err := f.err
+	if err == nil && f.wait != nil {
+		if werr := f.wait(); werr != nil {
+			err = l.stop(fmt.Errorf("storage: commit of records up to %d: %w", f.snap.tree.N-1, werr))
 		}
 	}
+	if err == nil {
+		l.mu.Lock()
+		err = l.stopErr // an earlier batch failed: this one must not be published
+		l.mu.Unlock()
+	}
+	if err == nil && f.snap != nil {
+		l.snap.Store(f.snap)
+	}
+	f.pb.err = err
+	close(f.pb.done)
 }
 
 // stop makes the log fail-stop with cause.
@@ -457,18 +500,15 @@ func (l *Log) stop(cause error) error {
 	return l.stopErr
 }
 
-// commit sequences, writes and publishes one batch.
-func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
-	finish := func(err error) {
-		pb.err = err
-		close(pb.done)
-	}
+// submit sequences one batch and hands it to the backend.
+func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
+	f := &flight{pb: pb}
 	l.mu.Lock()
 	stopErr := l.stopErr
 	l.mu.Unlock()
 	if stopErr != nil {
-		finish(stopErr)
-		return
+		f.err = stopErr
+		return f
 	}
 
 	e := l.edge
@@ -491,8 +531,8 @@ func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
 			if err == nil {
 				idx, w := binary.Uvarint(v)
 				if w <= 0 || w != len(v) || idx >= uint64(oldN) {
-					finish(l.stop(fmt.Errorf("%w: key index entry %q = %x", ErrCorrupt, r.key, v)))
-					return
+					f.err = l.stop(fmt.Errorf("%w: key index entry %q = %x", ErrCorrupt, r.key, v))
+					return f
 				}
 				seen[string(r.key)] = int64(idx)
 				pb.index[i], pb.existed[i] = int64(idx), true
@@ -500,8 +540,8 @@ func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
 			}
 			if !errors.Is(err, ErrNotFound) {
 				// Nothing is written yet: fail this batch only.
-				finish(fmt.Errorf("storage: reading key index: %w", err))
-				return
+				f.err = fmt.Errorf("storage: reading key index: %w", err)
+				return f
 			}
 			seen[string(r.key)] = oldN + int64(len(records))
 			keyed = append(keyed, i)
@@ -510,8 +550,7 @@ func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
 		records = append(records, r.record)
 	}
 	if len(records) == 0 {
-		finish(nil)
-		return
+		return f
 	}
 
 	var batch Batch
@@ -578,17 +617,21 @@ func (l *Log) commit(ctx context.Context, pb *pendingBatch) {
 	tree := tlog.Tree{N: newN, Hash: e.treeHash()}
 	signed, err := l.sign(tree)
 	if err != nil {
-		finish(l.stop(err))
-		return
+		f.err = l.stop(err)
+		return f
 	}
 	batch.Set(keyCheckpoint, signed)
+	f.snap = &snapshot{tree: tree, checkpoint: signed, rows: e.rows}
 
-	if err := l.b.Commit(ctx, &batch); err != nil {
-		finish(l.stop(fmt.Errorf("storage: commit of records %d..%d: %w", oldN, newN-1, err)))
-		return
+	if p, ok := l.b.(Pipeliner); ok {
+		f.wait, err = p.CommitPipelined(ctx, &batch)
+	} else {
+		err = l.b.Commit(ctx, &batch)
 	}
-	l.snap.Store(&snapshot{tree: tree, checkpoint: signed, rows: e.rows})
-	finish(nil)
+	if err != nil {
+		f.err = l.stop(fmt.Errorf("storage: commit of records %d..%d: %w", oldN, newN-1, err))
+	}
+	return f
 }
 
 // Close stops accepting appends (they fail with ErrClosed), commits those
