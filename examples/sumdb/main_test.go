@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/module"
 	xsumdb "golang.org/x/mod/sumdb"
 
+	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
 )
 
@@ -210,6 +211,19 @@ func TestGoCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, lines, 1)
 	require.Contains(t, string(sumFile), lines[0]+"\n")
+	// And so does our verifying client: both lines are in go.sum.
+	src, err := sumdbclient.NewHTTPSource("http://"+in.addr, nil)
+	require.NoError(t, err)
+	oc, err := sumdbclient.New(sumdbclient.Options{Source: src, VerifierKey: m[1]})
+	require.NoError(t, err)
+	for _, mv := range []module.Version{{Path: path, Version: "v1.3.0"}, {Path: "github.com/Some/Dep", Version: "v0.1.0"}} {
+		lines, err := oc.Lookup(context.Background(), mv.Path, mv.Version)
+		require.NoError(t, err)
+		require.Len(t, lines, 2)
+		for _, l := range lines {
+			require.Contains(t, string(sumFile), l+"\n")
+		}
+	}
 
 	// Replace v1.0.0's zip after it was logged.
 	sumdbtest.WriteModule(t, proxyDir, module.Version{Path: path, Version: "v1.0.0"}, map[string]string{
