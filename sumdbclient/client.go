@@ -368,7 +368,7 @@ func writeFileAtomic(name string, data []byte) (err error) {
 func (c *Client) Lookup(ctx context.Context, mod, version string) ([]string, error) {
 	lines, err := c.lookup(ctx, mod, version)
 	if err != nil {
-		return nil, fmt.Errorf("%s@%s: %w", mod, version, err)
+		return nil, &LookupError{Module: mod, Version: version, Err: err}
 	}
 	return lines, nil
 }
@@ -514,7 +514,7 @@ func (s *tileSource) readTile(ctx context.Context, t tile.Tile) ([]byte, error) 
 		return nil, err
 	}
 	if int64(len(data)) != size {
-		return nil, fmt.Errorf("%w: tile %s has %d bytes, want %d", ErrBadResponse, t.Path(), len(data), size)
+		return nil, fmt.Errorf("%w: %s has %d bytes, want %d", tile.ErrMalformedData, t.Path(), len(data), size)
 	}
 	return data, nil
 }

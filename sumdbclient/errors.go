@@ -57,3 +57,17 @@ func (e *SecurityError) Verify() bool {
 	}
 	return tlog.CheckTree(e.Proof, e.Newer.Tree.N, e.Newer.Tree.Hash, e.Older.Tree.N, e.HashInNewer) == nil
 }
+
+// A LookupError is the error of a failed [Client.Lookup]. Err tells why;
+// errors.Is and errors.As see through it.
+type LookupError struct {
+	Module, Version string
+	Err             error
+}
+
+func (e *LookupError) Error() string {
+	return "sumdbclient: lookup " + e.Module + "@" + e.Version + ": " + strings.TrimPrefix(e.Err.Error(), "sumdbclient: ")
+}
+
+// Unwrap returns e.Err.
+func (e *LookupError) Unwrap() error { return e.Err }

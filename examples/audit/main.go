@@ -133,7 +133,11 @@ func (a *auditor) lookup(ctx context.Context, mv string) {
 	}
 	lines, err := a.c.Lookup(ctx, mod, ver)
 	if err != nil {
-		a.fail("%v", err)
+		var le *sumdbclient.LookupError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		a.fail("%s: %v", mv, err)
 		return
 	}
 	a.lookupsOK++
