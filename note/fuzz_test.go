@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	xnote "golang.org/x/mod/sumdb/note"
+	xtlog "golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tlogkit/tlogkit/tlog"
 )
@@ -162,6 +163,32 @@ func FuzzParseRecord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		compareParseRecord(t, msg)
+	})
+}
+
+func FuzzFormatRecord(f *testing.F) {
+	f.Add(int64(10738965), []byte(recText))
+	f.Add(int64(-1), []byte("x\n"))
+	f.Add(int64(0), []byte("\n"))
+	f.Add(int64(5), []byte("a\n\nb\n"))
+	f.Fuzz(func(t *testing.T, id int64, text []byte) {
+		msg, err := FormatRecord(id, text)
+		xmsg, xerr := xtlog.FormatRecord(id, text)
+		if err != nil {
+			require.ErrorIs(t, err, ErrMalformedRecord)
+			if xerr == nil && id >= 0 && len(text) <= MaxRecordSize {
+				t.Fatalf("FormatRecord(%d, %q): ours %v, x/mod accepted", id, text, err)
+			}
+			return
+		}
+		require.NoError(t, xerr)
+		require.Equal(t, xmsg, msg)
+		// Format -> Parse round trip.
+		id2, text2, rest, err := ParseRecord(append(msg, "tail"...))
+		require.NoError(t, err)
+		require.Equal(t, id, id2)
+		require.Equal(t, text, text2)
+		require.Equal(t, "tail", string(rest))
 	})
 }
 
