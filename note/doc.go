@@ -95,8 +95,9 @@
 //
 // # Differences from golang.org/x/mod/sumdb/note and sumdb/tlog
 //
-// Everything x/mod writes, this package reads, and the other way round. The
-// differences are all rejections: Open rejects notes over MaxNoteSize, a
+// Notes signed by either package open with the other (up to MaxNoteSize),
+// and both give the same result for the same input, except for these
+// rejections: Open rejects notes over MaxNoteSize, a
 // known key's signature in non-canonical base64, and a second, different
 // signature line of a known key that does not verify (x/mod ignores it);
 // Sign refuses to write a note that Open would reject; key generation
