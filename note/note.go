@@ -34,8 +34,9 @@ var (
 	// or that returned an empty signature.
 	ErrInvalidSigner = errors.New("note: invalid signer")
 
-	// ErrMismatchedVerifier reports a Verifiers that returned a Verifier
-	// whose name or key hash differs from the one asked for.
+	// ErrMismatchedVerifier reports a Verifiers that returned a nil Verifier
+	// without error, or one whose name or key hash differs from the one
+	// asked for.
 	ErrMismatchedVerifier = errors.New("note: verifier name or hash does not match signature")
 
 	// ErrUnverifiedNote matches every *UnverifiedNoteError with errors.Is.
@@ -328,7 +329,7 @@ func Open(msg []byte, known Verifiers) (*Note, error) {
 			}
 			continue
 		}
-		if v.Name() != name || v.KeyHash() != hash {
+		if v == nil || v.Name() != name || v.KeyHash() != hash {
 			return nil, ErrMismatchedVerifier
 		}
 		prev := findKey(sigs[:nv], name, hash)

@@ -281,6 +281,10 @@ func TestOpenVerifiersErrors(t *testing.T) {
 	}))
 	require.NoError(t, err)
 
+	// A Verifiers that answers with no verifier and no error is caught.
+	_, err = Open(msg, lookupVerifiers(func(string, uint32) (Verifier, error) { return nil, nil }))
+	require.ErrorIs(t, err, ErrMismatchedVerifier)
+
 	// A Verifiers that answers with the wrong key is caught.
 	_, err = Open(msg, lookupVerifiers(func(string, uint32) (Verifier, error) { return f.b.verifier, nil }))
 	require.ErrorIs(t, err, ErrMismatchedVerifier)
