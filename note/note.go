@@ -410,6 +410,11 @@ func Sign(n *Note, signers ...Signer) ([]byte, error) {
 	if len(n.Text) > MaxNoteSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedNote, MaxNoteSize)
 	}
+	for _, s := range signers {
+		if s == nil {
+			return nil, fmt.Errorf("%w: nil Signer", ErrInvalidSigner)
+		}
+	}
 
 	// Check the existing signatures and size the output.
 	size := len(n.Text) + 1

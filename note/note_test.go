@@ -285,6 +285,7 @@ func TestSignErrors(t *testing.T) {
 		{"too many signatures", Note{Text: cpText, UnverifiedSigs: many}, []Signer{a.signer}, ErrMalformedNote},
 		{"bad signer name", Note{Text: cpText}, []Signer{bad("a b", 1, []byte{1}, nil)}, ErrInvalidSigner},
 		{"empty signature", Note{Text: cpText}, []Signer{bad("a", 1, nil, nil)}, ErrInvalidSigner},
+		{"nil signer", Note{Text: cpText}, []Signer{a.signer, nil}, ErrInvalidSigner},
 		{"signer error", Note{Text: cpText}, []Signer{bad("a", 1, nil, errSurprise)}, errSurprise},
 	}
 	for _, tc := range cases {
