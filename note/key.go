@@ -314,7 +314,8 @@ func (e *AmbiguousVerifierError) Error() string {
 const smallList = 8
 
 // VerifierList returns a Verifiers that knows the given verifiers. Two
-// verifiers with the same name and key hash make that pair ambiguous.
+// verifiers with the same name and key hash make that pair ambiguous. Nil
+// entries are skipped.
 // The list is read-only after the call and safe for concurrent use.
 func VerifierList(list ...Verifier) Verifiers {
 	l := &verifierList{keys: make([]listEntry, 0, len(list))}
@@ -322,6 +323,9 @@ func VerifierList(list ...Verifier) Verifiers {
 		l.index = make(map[nameHash]int, len(list))
 	}
 	for _, v := range list {
+		if v == nil {
+			continue
+		}
 		k := nameHash{v.Name(), v.KeyHash()}
 		if i := l.find(k); i >= 0 {
 			l.keys[i].ambiguous = true

@@ -159,7 +159,7 @@ func TestVerifierList(t *testing.T) {
 		for i := 0; i < size; i++ {
 			list = append(list, newKeyPair(t, fmt.Sprintf("pad%d", i), byte(10+i)).verifier)
 		}
-		l := VerifierList(list...)
+		l := VerifierList(append(list, nil)...)
 		v, err := l.Verifier("a.example", a.verifier.KeyHash())
 		require.NoError(t, err)
 		require.Same(t, a.verifier, v)
