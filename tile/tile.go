@@ -14,9 +14,16 @@ import (
 // tlog-tiles log: a full tile holds 2^8 = 256 hashes.
 const Height = 8
 
-// MaxHeight is the largest tile height accepted anywhere in this package,
-// as in golang.org/x/mod/sumdb/tlog.
+// MaxHeight is the largest tile height the computing functions accept
+// ([TileForIndex], [NewTiles], [HashFromTile], [ReadTileData]), as in
+// golang.org/x/mod/sumdb/tlog.
 const MaxHeight = 30
+
+// MaxPathHeight is the largest tile height that [ParseTilePath] accepts
+// and a [Verifier] works with. A tile of height 16 holds 2 MiB of hashes;
+// a path of height 30 (32 GiB, which x/mod accepts) is rejected on sight,
+// since the only reason to send one is to make the other side allocate.
+const MaxPathHeight = 16
 
 // A Tile names a block of the hash tree, with the same meaning as
 // golang.org/x/mod/sumdb/tlog.Tile: the tile of height H at level L with
@@ -297,15 +304,16 @@ func (t Tile) C2SPPath() string {
 // accepts only canonical paths of valid tiles: ParseTilePath(p) succeeds
 // exactly when p == t.Path() for some valid tile t, and then returns t.
 //
-// Unlike x/mod's tlog.ParseTilePath, it rejects tiles that cannot exist in
-// a tree of at most 2^63-1 records (levels with H*L > 63, numbers N whose
-// first record index overflows an int64); x/mod accepts some of these.
+// Unlike x/mod's tlog.ParseTilePath, it rejects heights above
+// [MaxPathHeight] and tiles that cannot exist in a tree of at most 2^63-1
+// records (levels with H*L > 63, numbers N whose first record index
+// overflows an int64); x/mod accepts these.
 func ParseTilePath(path string) (Tile, error) {
 	p := pathParser{s: path}
 	if !p.lit("tile/") {
 		return Tile{}, badPath(path)
 	}
-	h, ok := p.num(MaxHeight)
+	h, ok := p.num(MaxPathHeight)
 	if !ok || h < 1 || !p.lit("/") {
 		return Tile{}, badPath(path)
 	}

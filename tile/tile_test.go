@@ -149,7 +149,7 @@ func TestPathMatchesXMod(t *testing.T) {
 			tl.N = r.Int64()
 		}
 		require.Equal(t, toX(tl).Path(), tl.Path())
-		if !tl.valid() {
+		if !tl.valid() || tl.H > MaxPathHeight {
 			_, err := ParseTilePath(tl.Path())
 			require.ErrorIs(t, err, ErrMalformedPath, tl.Path())
 			continue
@@ -183,7 +183,7 @@ func TestPathExamples(t *testing.T) {
 var badPaths = []string{
 	"", "tile", "tile/", "tile/8", "tile/8/0", "tile/8/0/", "tile/8/0/00", "tile/8/0/0000",
 	"tile/08/0/000", "tile/8/00/000", "tile/+8/0/000", "tile/8/-1/000", "tile/8/+0/000",
-	"tile/0/0/000", "tile/31/0/000", "tile/30/3/000", "tile/8/8/000", "tile/8/100000000000/000",
+	"tile/0/0/000", "tile/31/0/000", "tile/30/3/000", "tile/30/0/000", "tile/17/0/000.p/1", "tile/016/0/000", "tile/8/8/000", "tile/8/100000000000/000",
 	"tile/8/0/x000/001", "tile/8/0/x001", "tile/8/0/x001/", "tile/8/0/001/002", "tile/8/0/xx001/002",
 	"tile/8/0/000.p/0", "tile/8/0/000.p/256", "tile/8/0/000.p/01", "tile/8/0/000.p/", "tile/8/0/000.p",
 	"tile/8/0/000.p/-1", "tile/8/0/000.p/+1", "tile/8/0/000/", "/tile/8/0/000", "tile/8/0/000 ",
@@ -192,7 +192,7 @@ var badPaths = []string{
 	"tile/8/0/x036/x028/x797/x018/x963/968",      // start record overflows int64
 	"tile/1/0/x001/x000/x000/x000/x000/x000/x000/000",
 	"tile/8/0/" + strings.Repeat("x999/", 100000) + "000",
-	"tile/30/0/000.p/1073741824", "tile/30/0/000.p/99999999999999999999",
+	"tile/30/0/000.p/1073741824", "tile/16/0/000.p/99999999999999999999",
 }
 
 func TestParseRejects(t *testing.T) {
@@ -209,7 +209,7 @@ func TestParseRejects(t *testing.T) {
 		require.ErrorIs(t, err, ErrMalformedPath, "%q", p)
 	}
 	// The largest valid numbers parse.
-	for _, p := range []string{"tile/30/2/000.p/1", "tile/1/62/000.p/1", "tile/8/7/000.p/255", "tile/8/0/x036/x028/x797/x018/x963/967",
+	for _, p := range []string{"tile/16/2/000.p/1", "tile/1/62/000.p/1", "tile/8/7/000.p/255", "tile/8/0/x036/x028/x797/x018/x963/967",
 		"tile/8/data/x036/x028/x797/x018/x963/967", "tile/entries/x036/x028/x797/x018/x963/967"} {
 		var err error
 		if strings.HasPrefix(p, "tile/entries") {
@@ -234,7 +234,7 @@ func checkParse(t *testing.T, p string) {
 		if xerr == nil {
 			// Documented difference: x/mod accepts tiles that cannot
 			// exist in a tree of at most 2^63-1 records.
-			require.False(t, Tile{xt.H, xt.L, xt.N, xt.W}.valid(), "x/mod accepts valid %q, we reject", p)
+			require.False(t, xt.H <= MaxPathHeight && Tile{xt.H, xt.L, xt.N, xt.W}.valid(), "x/mod accepts valid %q, we reject", p)
 		}
 	}
 	ct, err := ParseC2SPPath(p)
@@ -386,7 +386,7 @@ func FuzzTileForIndex(f *testing.F) {
 		if err == nil {
 			require.Equal(t, got, p)
 		} else {
-			require.False(t, got.valid())
+			require.False(t, got.valid() && got.H <= MaxPathHeight)
 		}
 	})
 }

@@ -86,7 +86,7 @@ type expanded struct {
 // NewVerifier returns a Verifier reading tiles from tr.
 func NewVerifier(tr TileReader, opts VerifierOptions) (*Verifier, error) {
 	h := tr.Height()
-	if h < 1 || h > MaxHeight {
+	if h < 1 || h > MaxPathHeight {
 		return nil, fmt.Errorf("%w: reader height %d", ErrInvalidTile, h)
 	}
 	v := &Verifier{
