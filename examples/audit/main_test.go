@@ -109,3 +109,20 @@ func TestAuditUsage(t *testing.T) {
 	code, out = audit(t, "-log", realDir, "-vkey", other)
 	require.NotEqual(t, 0, code, out)
 }
+
+func TestAuditDirWithoutLatest(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range files(t, realDir) {
+		if f == "latest" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(realDir, f))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o777))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o666))
+	}
+	code, out := audit(t, "-log", dir, "-vkey", realVkey)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "note  latest: none")
+	require.Contains(t, out, "OK: 10/10 lookups verified, 33/33 tiles verified")
+}
