@@ -156,8 +156,8 @@ func (c *Client) Latest() TreeHead {
 	return c.latest
 }
 
-// Timeline returns every tree head the client has met and verified,
-// by increasing size. All of them are consistent with Latest.
+// Timeline returns the tree heads the client has met and verified (the
+// latest 1024), by increasing size. All of them are consistent with Latest.
 func (c *Client) Timeline() []TreeHead {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -232,7 +232,7 @@ func (c *Client) Merge(ctx context.Context, msg []byte) (TreeHead, error) {
 		c.mu.Lock()
 		if c.latest.Tree == latest.Tree {
 			c.latest = head
-			c.timeline[tree] = msg
+			c.rememberLocked(head)
 			c.mu.Unlock()
 			if err := c.persist(head); err != nil {
 				return TreeHead{}, err
@@ -244,11 +244,31 @@ func (c *Client) Merge(ctx context.Context, msg []byte) (TreeHead, error) {
 	}
 }
 
+// maxTimeline bounds the tree heads kept for Timeline. Consistency is
+// transitive, so only the latest matters for checking; the others are
+// kept for audits and reports. The oldest are forgotten first.
+const maxTimeline = 1024
+
 func (c *Client) remember(h TreeHead) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.timeline[h.Tree]; !ok {
-		c.timeline[h.Tree] = h.Note
+	c.rememberLocked(h)
+}
+
+func (c *Client) rememberLocked(h TreeHead) {
+	if _, ok := c.timeline[h.Tree]; ok {
+		return
+	}
+	c.timeline[h.Tree] = h.Note
+	if len(c.timeline) > maxTimeline {
+		var oldest tlog.Tree
+		first := true
+		for t := range c.timeline {
+			if t != c.latest.Tree && (first || t.N < oldest.N) {
+				oldest, first = t, false
+			}
+		}
+		delete(c.timeline, oldest)
 	}
 }
 

@@ -429,3 +429,41 @@ func TestOptionsAndSources(t *testing.T) {
 	_, err = d.Read(ctx, "/latest", 10)
 	require.ErrorIs(t, err, ErrNotFound)
 }
+
+func TestConcurrentLookupsWhileLogGrows(t *testing.T) {
+	l, srv, url := setup(t, 300)
+	l.fill(t, 2000, "")
+	c := newTestClient(t, url, l.vkey, t.TempDir())
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := 0; i < 30; i++ {
+				n := int64(300 + (g*30+i)*7)
+				srv.set(func(s *testServer) {
+					if n > s.n {
+						s.n = n
+					}
+				})
+				mod := fmt.Sprintf("example.com/m%d", (g*131+i*17)%300)
+				got, err := c.Lookup(ctx, mod, "v1.0.0")
+				if err != nil {
+					done <- err
+					return
+				}
+				if fmt.Sprint(got) != fmt.Sprint(wantLines(l, mod)) {
+					done <- fmt.Errorf("wrong lines for %s: %v", mod, got)
+					return
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		require.NoError(t, <-done)
+	}
+	latest := c.Latest().Tree
+	require.Equal(t, l.tree(t, latest.N), latest)
+	for _, h := range c.Timeline() {
+		require.NoError(t, c.CheckConsistent(ctx, h))
+	}
+}
