@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/tlog"
 )
 
@@ -240,8 +241,8 @@ func expand(t Tile, data []byte) (*expanded, error) {
 	start := 0
 	for w := t.W; w > 0; w >>= 1 {
 		e.off = append(e.off, int32(start))
-		for i := 0; i < w/2; i++ {
-			e.hashes[start+w+i] = tlog.NodeHash(e.hashes[start+2*i], e.hashes[start+2*i+1])
+		if w > 1 {
+			sha256x.Nodes(e.hashes[start+w:start+w+w/2], e.hashes[start:start+w])
 		}
 		start += w
 	}
