@@ -148,13 +148,26 @@ func (a *Appender) append(m int, records [][]byte, leaves []Hash) (int64, []Hash
 		return start, out, nil
 	}
 
-	var tmp [1 << chunkLevel]Hash
-	for lo := n; lo < hi; {
-		level := min(subTreeLevel(lo, hi), chunkLevel)
-		a.push(&b, b.hashChunk(&tmp, lo, level), level)
-		lo += 1 << uint(level)
+	// The chunks of a batch of fewer than 16 records have at most 8
+	// records: spare small batches the clearing of a large buffer.
+	if m < 16 {
+		var tmp [16]Hash
+		a.appendSerial(&b, hi, tmp[:])
+	} else {
+		var tmp [1 << chunkLevel]Hash
+		a.appendSerial(&b, hi, tmp[:])
 	}
 	return start, out, nil
+}
+
+// appendSerial hashes the batch chunk by chunk, pushing each chunk's root
+// into the edge. tmp is scratch space for the largest chunk.
+func (a *Appender) appendSerial(b *batch, hi int64, tmp []Hash) {
+	for lo := a.n; lo < hi; {
+		level := min(subTreeLevel(lo, hi), chunkLevel)
+		a.push(b, b.hashChunk(tmp, lo, level), level)
+		lo += 1 << uint(level)
+	}
 }
 
 // push appends to the tree the complete subtree of 2^level records whose
@@ -184,8 +197,9 @@ type batch struct {
 
 // hashChunk computes the leaf hashes and interior nodes of the complete
 // subtree of 2^level records starting at record lo, stores them all in
-// b.out and returns the subtree's root. tmp is scratch space.
-func (b *batch) hashChunk(tmp *[1 << chunkLevel]Hash, lo int64, level int) Hash {
+// b.out and returns the subtree's root. tmp is scratch space of at least
+// 2^level hashes.
+func (b *batch) hashChunk(tmp []Hash, lo int64, level int) Hash {
 	size := 1 << uint(level)
 	buf := tmp[:size]
 	i0 := lo - b.first
@@ -229,7 +243,7 @@ func (a *Appender) appendParallel(b batch, hi int64) {
 				return
 			}
 			c := &chunks[i]
-			c.root = b.hashChunk(&tmp, c.lo, c.level)
+			c.root = b.hashChunk(tmp[:], c.lo, c.level)
 		}
 	}
 	var wg sync.WaitGroup
