@@ -252,8 +252,20 @@ func realReader(t *testing.T, tree Tree) (HashReader, xtlog.HashReader) {
 func TestRealProofs(t *testing.T) {
 	latest := openTree(t, readSumdb(t, "latest"))
 	lr, lxr := realReader(t, latest)
+	// The real tree hash from the real tiles, directly and through an
+	// Appender resumed from them.
+	if th, err := TreeHash(latest.N, lr); err != nil || th != latest.Hash {
+		t.Fatalf("TreeHash(%d) over the real tiles = %v, %v; signed %v", latest.N, th, err, latest.Hash)
+	}
+	a, err := NewAppender(latest.N, lr)
+	if err != nil || a.Tree() != latest {
+		t.Fatalf("NewAppender(%d) over the real tiles: %v", latest.N, err)
+	}
 	for _, l := range readLookups(t) {
 		r, xr := realReader(t, l.tree)
+		if th, err := TreeHash(l.tree.N, r); err != nil || th != l.tree.Hash {
+			t.Fatalf("%s: TreeHash(%d) = %v, %v; signed %v", l.name, l.tree.N, th, err, l.tree.Hash)
+		}
 		p, err := ProveRecord(l.tree.N, l.id, r)
 		if err != nil {
 			t.Fatalf("%s: ProveRecord: %v", l.name, err)
