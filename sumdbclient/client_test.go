@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	xsumdb "golang.org/x/mod/sumdb"
@@ -466,4 +469,27 @@ func TestConcurrentLookupsWhileLogGrows(t *testing.T) {
 	for _, h := range c.Timeline() {
 		require.NoError(t, c.CheckConsistent(ctx, h))
 	}
+}
+
+func TestSlowServerTimesOut(t *testing.T) {
+	_, vkey := newKey(t, "sum.example.com")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("go.sum database tree\n")) // then stall
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	src, err := NewHTTPSource(srv.URL, nil)
+	require.NoError(t, err)
+	c, err := New(Options{Source: src, VerifierKey: vkey, Timeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Lookup(ctx, "example.com/m1", "v1.0.0")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 5*time.Second)
 }
