@@ -39,7 +39,10 @@ func wantLines(l *testLog, mod string) []string {
 }
 
 func TestLookupAgreesWithXMod(t *testing.T) {
-	l, _, url := setup(t, 1000)
+	l, srv, url := setup(t, 1000)
+	// Upper case is escaped in lookup paths ("!b").
+	l.addText(t, "example.com/BigCo/Mod@v1.0.0-RC1", goSumRecord("example.com/BigCo/Mod", "v1.0.0-RC1", ""))
+	srv.set(func(s *testServer) { s.n = 1001 })
 	c := newTestClient(t, url, l.vkey, "")
 	src, err := NewHTTPSource(url, nil)
 	require.NoError(t, err)
@@ -56,6 +59,13 @@ func TestLookupAgreesWithXMod(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, got[1:], gm)
 	}
+	got, err := c.Lookup(ctx, "example.com/BigCo/Mod", "v1.0.0-RC1")
+	require.NoError(t, err)
+	require.Equal(t, strings.Split(strings.TrimSpace(string(l.texts[1000])), "\n"), got)
+	require.Equal(t, 1, srv.reqs["/lookup/example.com/!big!co/!mod@v1.0.0-!r!c1"])
+	want, err := xmodLookup(xc, "example.com/BigCo/Mod", "v1.0.0-RC1")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
 	_, err = c.Lookup(ctx, "example.com/nope", "v1.0.0")
 	require.ErrorIs(t, err, ErrNotFound)
 	_, err = c.Lookup(ctx, "example.com/m1", "v1.0.1")
@@ -64,7 +74,7 @@ func TestLookupAgreesWithXMod(t *testing.T) {
 	require.Error(t, err)
 	_, err = c.Lookup(ctx, "example.com/m1", "v1.0.0\n")
 	require.Error(t, err)
-	require.Equal(t, int64(1000), c.Latest().Tree.N)
+	require.Equal(t, int64(1001), c.Latest().Tree.N)
 }
 
 // hostile runs a lookup against a misbehaving server after the client

@@ -176,7 +176,8 @@ func NewTiles(h int, oldN, newN int64) []Tile {
 }
 
 // ReadTileData reads the W hashes of hash tile t from r and returns the
-// tile's contents: the hashes concatenated.
+// tile's contents: the hashes concatenated. Unlike x/mod, which reads a
+// full tile when W is 0, it requires a valid tile.
 func ReadTileData(t Tile, r tlog.HashReader) ([]byte, error) {
 	if !t.valid() || t.L < 0 {
 		return nil, fmt.Errorf("%w %+v", ErrInvalidTile, t)
