@@ -54,10 +54,16 @@ type Options struct {
 	// MaxKeySize is the largest key accepted by AppendKeyed. Zero means 1024.
 	MaxKeySize int
 
-	// CacheTiles is the number of full hash tiles kept in memory for proofs
-	// and tile reads, each about 16 KiB. Zero means 1024; negative disables
-	// the cache.
+	// CacheTiles is the number of full level-0 hash tiles kept in memory
+	// for proofs and tile reads, each 8 to 16 KiB. Zero means 1024;
+	// negative disables the cache.
 	CacheTiles int
+
+	// CacheUpperTiles is the same for tiles of levels 1 and up, which are
+	// 256 times fewer and touched by every proof, so they get their own
+	// cache, which level-0 traffic cannot evict. Zero means 1024 (enough
+	// for all of them up to 2.6*10^8 records); negative disables it.
+	CacheUpperTiles int
 }
 
 func (o *Options) setDefaults() error {
@@ -85,17 +91,21 @@ func (o *Options) setDefaults() error {
 	if o.CacheTiles == 0 {
 		o.CacheTiles = 1024
 	}
+	if o.CacheUpperTiles == 0 {
+		o.CacheUpperTiles = 1024
+	}
 	return nil
 }
 
 // A Log is a durable, signed, append-only Merkle log on a [Backend].
 // All methods are safe for concurrent use.
 type Log struct {
-	b         Backend
-	opts      Options
-	verifiers note.Verifiers
-	snap      atomic.Pointer[snapshot]
-	cache     *tileCache
+	b          Backend
+	opts       Options
+	verifiers  note.Verifiers
+	snap       atomic.Pointer[snapshot]
+	cache      *tileCache // level 0
+	upperCache *tileCache // levels 1 and up
 
 	mu      sync.Mutex
 	pending *pendingBatch
@@ -153,14 +163,15 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 			opts.Signer.Name(), opts.Signer.KeyHash(), opts.Verifier.Name(), opts.Verifier.KeyHash())
 	}
 	l := &Log{
-		b:         b,
-		opts:      opts,
-		verifiers: note.VerifierList(opts.Verifier),
-		cache:     newTileCache(opts.CacheTiles),
-		wake:      make(chan struct{}, 1),
-		quit:      make(chan struct{}),
-		exited:    make(chan struct{}),
-		pending:   &pendingBatch{done: make(chan struct{})},
+		b:          b,
+		opts:       opts,
+		verifiers:  note.VerifierList(opts.Verifier),
+		cache:      newTileCache(opts.CacheTiles),
+		upperCache: newTileCache(opts.CacheUpperTiles),
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		exited:     make(chan struct{}),
+		pending:    &pendingBatch{done: make(chan struct{})},
 	}
 
 	signed, err := b.Get(ctx, keyCheckpoint)

@@ -214,7 +214,14 @@ func (c *cachedTile) row(r int) []tlog.Hash {
 		return c.hashes
 	}
 	c.once.Do(func() {
-		rows := newTileRows()
+		var rows tileRows
+		buf := make([]tlog.Hash, tileWidth-2) // rows 1..7: 128+64+...+2
+		off := 0
+		for r := 1; r < tileHeight; r++ {
+			w := tileWidth >> r
+			rows[r] = buf[off : off : off+w]
+			off += w
+		}
 		rows[0] = c.hashes
 		rows.fill()
 		c.rows = rows
@@ -224,7 +231,11 @@ func (c *cachedTile) row(r int) []tlog.Hash {
 
 // fullTile returns full hash tile L/n from the cache or the backend.
 func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error) {
-	if ent := l.cache.get(L, n); ent != nil {
+	cache := l.cache
+	if L > 0 {
+		cache = l.upperCache
+	}
+	if ent := cache.get(L, n); ent != nil {
 		return ent, nil
 	}
 	data, err := l.b.Get(ctx, tileKey(L, n))
@@ -242,7 +253,7 @@ func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error)
 		return nil, err
 	}
 	ent := &cachedTile{hashes: hashes}
-	l.cache.put(L, n, ent)
+	cache.put(L, n, ent)
 	return ent, nil
 }
 

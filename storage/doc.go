@@ -1,0 +1,106 @@
+// Package storage is a durable log engine: it turns concurrent appends into
+// a signed, append-only Merkle log (RFC 6962 hashing, the tree of
+// golang.org/x/mod/sumdb/tlog and c2sp.org/tlog-tiles) kept in a small
+// key-value [Backend], and serves records, hash tiles, proofs and signed
+// checkpoints of every published tree.
+//
+// # The promise
+//
+// An index returned by [Log.Append] is never lost; nothing is served or
+// signed for state that is not durable; the log never publishes two
+// different trees of the same size, across crashes and restarts. Any
+// commit error the engine cannot prove harmless stops the log
+// (fail-stop): later appends fail with an error wrapping [ErrStopped],
+// while the published tree is still served. Reopening the store is the
+// recovery.
+//
+// # The write path
+//
+//	Append ─┐                      ┌─ one synced batch ─────────────────┐
+//	Append ─┼─ queue ─ sequencer ──┤ records (data tiles)                ├─ publish ─ answer
+//	Append ─┘  (group  assigns     │ changed hash tiles                  │  checkpoint  callers
+//	           commit) indexes,    │ key index entries                   │  (atomic
+//	                   hashes,     │ new signed checkpoint               │  switch)
+//	                   signs       └────────────────────────────────────┘
+//
+// A single sequencer goroutine takes whatever is queued, assigns
+// consecutive indexes, hashes the leaves and extends the right edge of the
+// tree, which it keeps in memory (the partial tile at every tile level, all
+// of its complete rows), so an append reads no storage except, for a keyed
+// append, the key index. It signs the new checkpoint and writes records,
+// changed tiles, key index entries and the checkpoint in one atomic, synced
+// [Batch]. Only when that batch is durable does it publish the new tree
+// (readers switch atomically) and answer the callers. With a [Pipeliner]
+// backend (pebblestore is one) the next batch is sequenced, signed and
+// handed to the backend while the previous one is being synced; batches
+// still become durable, get published and are answered in order.
+//
+// [Log.AppendKeyed] logs a record under a key at most once: the sequencer
+// checks the key within the batch and against the key index, and writes the
+// key index entry in the same batch as the record, so a key never gets two
+// indexes, neither across concurrent calls nor across crashes.
+//
+// # Data layout
+//
+// The store holds data in tile shape (height 8, as sum.golang.org and
+// c2sp.org/tlog-tiles). Keys sort by index:
+//
+//	"v"                  format version
+//	"c"                  the latest signed checkpoint
+//	"t" L N              hash tile L/N: its W level-8L hashes (32 bytes each)
+//	"d" N off            records off.. of data tile N, each uvarint(length) || bytes
+//	"k" key              uvarint(index) of the record appended with key
+//
+// A full hash tile (256 hashes, 8 KiB) is one value that never changes;
+// only the partial tile at the right edge of each level is rewritten, and
+// partial tiles of older tree sizes are prefixes of it. The records of a
+// full data tile are one value (one read for 256 records); while a data
+// tile fills, each batch adds a chunk under its first offset, and the batch
+// that fills the tile replaces the chunks by the single value.
+//
+// # Opening
+//
+// [Open] checks the store before serving anything, and refuses with an
+// explicit error: an empty store without [Options.Create] ([ErrNoLog]), a
+// checkpoint not signed by [Options.Verifier] ([ErrVerify]) or with another
+// origin ([ErrOrigin]), a store behind or inconsistent with the caller's
+// [Options.LastKnown] checkpoint ([ErrRollback]), right-edge tiles that do
+// not hash to the stored checkpoint ([ErrCorrupt]). A second process (or
+// handle) on the same store is refused by the backend ([ErrLocked]).
+// The size-0 tree's hash is SHA-256 of the empty string.
+//
+// # Reading
+//
+// [Log.Checkpoint] returns the latest published signed checkpoint from
+// memory. [Log.ReadRecords], [Log.ReadTile], [Log.Lookup],
+// [Log.ProveRecord], [Log.ProveTree] and [Log.TreeHash] answer for any
+// published tree size: full tiles come from a bounded cache of immutable
+// tiles ([Options.CacheTiles]) or the backend, partial tiles from the
+// in-memory right edge. A proof needs a handful of tiles; the upper rows of
+// a cached tile are computed once.
+//
+// # Backends
+//
+// A [Backend] has four methods (Get, Scan, Commit, Close) whose contract
+// the exported suite in storage/storagetest checks. Package
+// storage/memstore is an in-memory backend that injects faults (a commit
+// that fails without persisting, one that fails after persisting, failing
+// reads); package storage/pebblestore keeps the log in Pebble, the
+// embedded default. Importing storage does not compile Pebble.
+//
+// # Example
+//
+//	st, err := pebblestore.Open("/var/lib/mylog", nil)
+//	if err != nil { ... }
+//	log, err := storage.Open(ctx, st, storage.Options{
+//		Origin:   "example.com/mylog",
+//		Signer:   signer,   // note.NewSigner(skey)
+//		Verifier: verifier, // note.NewVerifier(vkey)
+//		Create:   true,
+//	})
+//	if err != nil { ... }
+//	defer log.Close()
+//	i, err := log.Append(ctx, []byte("hello\n"))
+//	signed, tree := log.Checkpoint() // tree.N > i
+//	proof, err := log.ProveRecord(ctx, tree.N, i)
+package storage
