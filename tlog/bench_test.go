@@ -138,3 +138,13 @@ func BenchmarkSplitStoredHashIndex(b *testing.B) {
 	}
 	_ = s
 }
+
+func BenchmarkParseHash(b *testing.B) {
+	s := RecordHash(nil).String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseHash(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -78,14 +78,20 @@ func ParseHash(s string) (Hash, error) {
 	if len(s) != 44 || s[43] != '=' {
 		return Hash{}, ErrMalformedHash
 	}
+	var in [44]byte
+	copy(in[:], s)
 	var buf [33]byte
-	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(s))
+	n, err := strictBase64.Decode(buf[:], in[:])
 	if err != nil || n != HashSize {
 		return Hash{}, ErrMalformedHash
 	}
 	copy(h[:], buf[:HashSize])
 	return h, nil
 }
+
+// strictBase64 is the standard base64 encoding that rejects nonzero unused
+// bits. It is never modified.
+var strictBase64 = base64.StdEncoding.Strict()
 
 // emptyHash is the hash of the empty tree: SHA-256 of the empty string
 // (RFC 6962, section 2.1).
