@@ -354,3 +354,23 @@ func BenchmarkCheckTree(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkParseHash(b *testing.B) {
+	s := tlog.RecordHash([]byte("x")).String()
+	b.Run("impl=tlogkit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := tlog.ParseHash(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=xmod", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := xtlog.ParseHash(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
