@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/module"
@@ -131,4 +132,38 @@ func TestProxyUpstreamStatus(t *testing.T) {
 	require.Equal(t, "https://proxy.golang.org", sumdbserver.UpstreamFromGOPROXY("off"))
 	require.Equal(t, "https://goproxy.example", sumdbserver.UpstreamFromGOPROXY("https://goproxy.example,direct"))
 	require.Equal(t, "file:///p", sumdbserver.UpstreamFromGOPROXY("file:///p|https://x"))
+}
+
+// TestSlowUpstream: an upstream slower than FetchTimeout gives 502 and
+// records nothing; a client that hangs up does not cancel the fetch.
+func TestSlowUpstream(t *testing.T) {
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "late", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	defer close(release)
+	up, err := sumdbserver.NewProxy(hs.URL)
+	require.NoError(t, err)
+	l := newMemLog(testSKey)
+	s, err := sumdbserver.NewServer(sumdbserver.Config{Log: l, Source: up, FetchTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	r := do(s, "GET", "/lookup/example.com/slow@v1.0.0")
+	require.Equal(t, http.StatusBadGateway, r.code, "%s", r.body)
+	require.Equal(t, 0, l.appends)
+
+	// A request whose client gives up early gets no answer written
+	// (503 for the canceled request), and the server stays usable.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", "/lookup/example.com/slow@v1.0.1", nil)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	require.NotEqual(t, http.StatusOK, rec.Code)
+	require.Less(t, rec.Code, 600)
+	require.NotEqual(t, http.StatusInternalServerError, rec.Code)
 }

@@ -168,8 +168,8 @@ func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 
 // internal logs err and answers 500 without details.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		// The client went away; nothing useful to say.
+	if r.Context().Err() != nil {
+		// The client went away or gave up; nothing useful to say.
 		s.fail(w, http.StatusServiceUnavailable, "sumdbserver: request canceled")
 		return
 	}
@@ -344,11 +344,13 @@ func (s *Server) fullDataRecords(ctx context.Context, t tile.Tile) ([][]byte, er
 // sourceError maps an error of Lookup, the Source or AppendKeyed to a status.
 func (s *Server) sourceError(w http.ResponseWriter, r *http.Request, key string, err error) {
 	switch {
+	case r.Context().Err() != nil:
+		s.fail(w, http.StatusServiceUnavailable, "sumdbserver: request canceled")
 	case errors.Is(err, ErrNotFound):
 		s.fail(w, http.StatusNotFound, "sumdbserver: not found: "+key)
 	case errors.Is(err, ErrInvalidModule):
 		s.fail(w, http.StatusNotFound, "sumdbserver: not found: "+err.Error())
-	case errors.Is(err, ErrUpstream), errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+	case errors.Is(err, ErrUpstream), errors.Is(err, context.DeadlineExceeded):
 		s.logger.Warn("sumdbserver: upstream failure", "module", key, "err", err)
 		s.fail(w, http.StatusBadGateway, "sumdbserver: upstream proxy failure fetching "+key)
 	default:

@@ -277,3 +277,16 @@ func TestSignal(t *testing.T) {
 	_, err := os.Stat(filepath.Join(data, "checkpoint"))
 	require.NoError(t, err)
 }
+
+func TestDisplayAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080": "127.0.0.1:8080",
+		"[::]:8080":      "127.0.0.1:8080",
+		"0.0.0.0:1234":   "127.0.0.1:1234",
+		":99":            "127.0.0.1:99",
+		"[::1]:5":        "[::1]:5",
+		"example.com:80": "example.com:80",
+	} {
+		require.Equal(t, want, displayAddr(in), in)
+	}
+}
