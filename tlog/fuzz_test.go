@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"testing"
@@ -186,6 +187,33 @@ func FuzzAppender(f *testing.F) {
 			n += k
 			if a.TreeHash() != th[n] {
 				t.Fatalf("TreeHash(%d) differs", n)
+			}
+		}
+	})
+}
+
+// FuzzBatchHashes cuts the input into records and compares the batch
+// hashes with x/mod's one-at-a-time RecordHash and NodeHash.
+func FuzzBatchHashes(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), byte('\n'))
+	f.Fuzz(func(t *testing.T, data []byte, sep byte) {
+		recs := bytes.Split(data, []byte{sep})
+		leaves := AppendRecordHashes(nil, recs)
+		if len(leaves) != len(recs) {
+			t.Fatalf("%d records, %d hashes", len(recs), len(leaves))
+		}
+		for i, r := range recs {
+			if leaves[i] != Hash(xtlog.RecordHash(r)) || leaves[i] != RecordHash(r) {
+				t.Fatalf("record %d (%q): hash differs", i, r)
+			}
+		}
+		nodes := AppendNodeHashes(leaves[:1:1], leaves)
+		if len(nodes) != 1+len(leaves)/2 {
+			t.Fatalf("%d hashes, %d nodes", len(leaves), len(nodes)-1)
+		}
+		for i := range nodes[1:] {
+			if nodes[1+i] != Hash(xtlog.NodeHash(xtlog.Hash(leaves[2*i]), xtlog.Hash(leaves[2*i+1]))) {
+				t.Fatalf("node %d differs", i)
 			}
 		}
 	})
