@@ -39,6 +39,12 @@ type Options struct {
 	// effect on a backend that already holds a log.
 	Create bool
 
+	// PipelineDepth is the number of batches that may be handed to a
+	// Pipeliner backend before the first of them is durable. Zero means 2:
+	// one batch is synced while the next is sequenced, signed and written.
+	// 1 turns pipelining off. Batches are published in order regardless.
+	PipelineDepth int
+
 	// MaxBatchRecords caps the number of appends committed in one batch.
 	// Zero means 65536.
 	MaxBatchRecords int
@@ -72,6 +78,12 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Signer == nil || o.Verifier == nil {
 		return fmt.Errorf("%w: Options.Signer and Options.Verifier are required", ErrInvalid)
+	}
+	if o.PipelineDepth <= 0 {
+		o.PipelineDepth = 2
+	}
+	if o.PipelineDepth > 64 {
+		o.PipelineDepth = 64
 	}
 	if o.MaxBatchRecords <= 0 {
 		o.MaxBatchRecords = 1 << 16
@@ -323,8 +335,11 @@ func (l *Log) loadData(ctx context.Context, n int64) error {
 	start, end := dataRange(tileN)
 	var recs [][]byte
 	err := l.b.Scan(ctx, start, end, func(k, v []byte) error {
+		if len(k) != 11 {
+			return fmt.Errorf("%w: data key %x", ErrCorrupt, k)
+		}
 		off := int(binary.BigEndian.Uint16(k[9:]))
-		if len(k) != 11 || off != len(recs) {
+		if off != len(recs) {
 			return fmt.Errorf("%w: data chunk %x out of place", ErrCorrupt, k)
 		}
 		var err error
@@ -438,22 +453,41 @@ func (l *Log) take() *pendingBatch {
 	return pb
 }
 
-// sequence is the sequencer goroutine. It keeps at most two batches in
-// flight: while one is being synced, the next is sequenced, signed and
-// handed to the backend (if it is a Pipeliner), so that syncs follow each
-// other without a gap. Batches are published and answered in order.
+// sequence is the sequencer goroutine. It sequences, signs and hands
+// batches to the backend, and passes them in order to the completer
+// (complete), which waits until each is durable, publishes it and answers
+// its callers. With a Pipeliner backend, batches queued while earlier ones
+// are being synced go to the backend at once and are synced together
+// next, so syncs follow each other without a gap; batches still become
+// durable, get published and are answered in order.
 func (l *Log) sequence(ctx context.Context) {
-	defer close(l.exited)
-	var inflight *flight
+	depth := l.opts.PipelineDepth
+	if _, ok := l.b.(Pipeliner); !ok {
+		depth = 1
+	}
+	flights := make(chan *flight, depth)
+	sem := make(chan struct{}, depth)
+	completed := make(chan struct{})
+	go func() {
+		defer close(completed)
+		for f := range flights {
+			l.complete(f)
+			<-sem
+		}
+	}()
+	defer func() {
+		close(flights)
+		<-completed
+		close(l.exited)
+	}()
 	quit := false
 	for {
+		// Take a batch only when it can go to the backend at once, so that
+		// requests keep joining it until then.
+		sem <- struct{}{}
 		pb := l.take()
 		if pb == nil {
-			if inflight != nil {
-				l.complete(inflight)
-				inflight = nil
-				continue
-			}
+			<-sem
 			if quit {
 				return
 			}
@@ -465,11 +499,7 @@ func (l *Log) sequence(ctx context.Context) {
 			}
 			continue
 		}
-		f := l.submit(ctx, pb)
-		if inflight != nil {
-			l.complete(inflight)
-		}
-		inflight = f
+		flights <- l.submit(ctx, pb)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
 )
@@ -36,7 +37,7 @@ func (l *Log) ReadTile(ctx context.Context, t tile.Tile) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeHashes(make([]byte, 0, t.W*tlog.HashSize), ent.hashes[:t.W]), nil
+	return encodeHashes(make([]byte, 0, t.W*tlog.HashSize), ent.rows[0][:t.W]), nil
 }
 
 // ReadRecords returns records start, ..., start+n-1 of the published tree.
@@ -97,7 +98,37 @@ func (l *Log) ReadRecords(ctx context.Context, start, n int64) ([][]byte, error)
 	if int64(len(out)) != n {
 		return nil, fmt.Errorf("%w: found %d of records %d..%d", ErrCorrupt, len(out), start, end-1)
 	}
+	if err := l.checkRecords(ctx, s, start, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkRecords authenticates records start, start+1, ... against the leaf
+// hashes of the tree of snapshot s.
+func (l *Log) checkRecords(ctx context.Context, s *snapshot, start int64, recs [][]byte) error {
+	leaves := make([]tlog.Hash, len(recs))
+	sha256x.Leaves(asArrays(leaves), recs)
+	for i := 0; i < len(recs); {
+		idx := start + int64(i)
+		tileN, off := idx/tileWidth, int(idx%tileWidth)
+		var row []tlog.Hash
+		if tileN == s.tree.N/tileWidth {
+			row = s.rows[0][0]
+		} else {
+			ent, err := l.fullTile(ctx, 0, tileN)
+			if err != nil {
+				return err
+			}
+			row = ent.rows[0]
+		}
+		for ; i < len(recs) && off < tileWidth; i, off = i+1, off+1 {
+			if off >= len(row) || leaves[i] != row[off] {
+				return fmt.Errorf("%w: record %d does not match its leaf hash", ErrCorrupt, start+int64(i))
+			}
+		}
+	}
+	return nil
 }
 
 // Lookup returns the index of the record appended with key, or an error
@@ -202,34 +233,17 @@ func (l *Log) hashReader(ctx context.Context, s *snapshot) tlog.HashReader {
 	})
 }
 
-// A cachedTile is a full hash tile; its upper rows are computed on first use.
+// A cachedTile is a full hash tile with all of its rows.
 type cachedTile struct {
-	hashes []tlog.Hash
-	once   sync.Once
-	rows   tileRows
+	rows tileRows
 }
 
-func (c *cachedTile) row(r int) []tlog.Hash {
-	if r == 0 {
-		return c.hashes
-	}
-	c.once.Do(func() {
-		var rows tileRows
-		buf := make([]tlog.Hash, tileWidth-2) // rows 1..7: 128+64+...+2
-		off := 0
-		for r := 1; r < tileHeight; r++ {
-			w := tileWidth >> r
-			rows[r] = buf[off : off : off+w]
-			off += w
-		}
-		rows[0] = c.hashes
-		rows.fill()
-		c.rows = rows
-	})
-	return c.rows[r]
-}
+func (c *cachedTile) row(r int) []tlog.Hash { return c.rows[r] }
 
-// fullTile returns full hash tile L/n from the cache or the backend.
+// fullTile returns full hash tile L/n from the cache or the backend. A tile
+// read from the backend is authenticated before use: its root must equal
+// the hash at its position in the tile above (itself authenticated, or the
+// in-memory right edge, which Open checked against the signed checkpoint).
 func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error) {
 	cache := l.cache
 	if L > 0 {
@@ -248,13 +262,47 @@ func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error)
 	if len(data) != tileWidth*tlog.HashSize {
 		return nil, fmt.Errorf("%w: full tile %d/%d has %d bytes", ErrCorrupt, L, n, len(data))
 	}
-	hashes, err := decodeHashes(data)
+	var rows tileRows
+	buf := make([]tlog.Hash, 2*tileWidth-2)
+	off := 0
+	for r := range tileHeight {
+		w := tileWidth >> r
+		rows[r] = buf[off : off+w : off+w]
+		off += w
+	}
+	for i := range rows[0] {
+		copy(rows[0][i][:], data[i*tlog.HashSize:])
+	}
+	rows.fill()
+	root := tlog.NodeHash(rows[tileHeight-1][0], rows[tileHeight-1][1])
+	want, err := l.upperHash(ctx, L+1, n)
 	if err != nil {
 		return nil, err
 	}
-	ent := &cachedTile{hashes: hashes}
+	if root != want {
+		return nil, fmt.Errorf("%w: full tile %d/%d does not hash to its parent", ErrCorrupt, L, n)
+	}
+	ent := &cachedTile{rows: rows}
 	cache.put(L, n, ent)
 	return ent, nil
+}
+
+// upperHash returns hash number k of tree level 8L (the root of full tile
+// L-1/k), from the right edge or a full tile of level L.
+func (l *Log) upperHash(ctx context.Context, L int, k int64) (tlog.Hash, error) {
+	s := l.snap.Load()
+	if L >= maxTileLevels || k >= s.tree.N>>(tileHeight*L) {
+		return tlog.Hash{}, fmt.Errorf("%w: hash %d of level %d is not in the tree", ErrCorrupt, k, tileHeight*L)
+	}
+	tileN, pos := k>>tileHeight, k%tileWidth
+	if tileN == s.tree.N>>(tileHeight*L)>>tileHeight {
+		return s.rows[L][0][pos], nil
+	}
+	ent, err := l.fullTile(ctx, L, tileN)
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return ent.rows[0][pos], nil
 }
 
 // A tileCache is a bounded LRU cache of full tiles, which never change.
