@@ -268,7 +268,7 @@ func BenchmarkServerLookup(b *testing.B) {
 	b.Run("impl=xmod", func(b *testing.B) { srvLoad(b, xmod, paths, "lookups") })
 	// Ours with every record read from pebble (a log far larger than the
 	// cache, with lookups spread uniformly).
-	b.Run("impl=tlogkit-nocache", func(b *testing.B) { srvLoad(b, nocache, paths, "lookups") })
+	b.Run("cache=off/impl=tlogkit", func(b *testing.B) { srvLoad(b, nocache, paths, "lookups") })
 }
 
 // BenchmarkServerTile: full hash tiles (levels 0 and 1) and full data
