@@ -209,7 +209,8 @@ type Stats struct {
 	DataTiles     int64 // data tiles verified by readers
 	TreeHeads     int64 // distinct tree heads the tracker verified
 	NewLatency    latencies
-	OldLatency    latencies
+	OldLatency    latencies // verified lookups (the client's Lookup, with its tile reads)
+	OldRawLatency latencies // the /lookup requests of those
 	Errors        int64
 	ErrorsByKind  map[string]int64
 	FirstErrors   []string
@@ -282,26 +283,36 @@ func (h *hammer) randomVersion(r *mrand.Rand) (version, bool) {
 	return h.versions[r.IntN(len(h.versions))], true
 }
 
-// countingSource counts the tile reads of a sumdbclient.Source.
+// countingSource counts the tile reads of a sumdbclient.Source and, if
+// lookups is not nil, records the time of each successful /lookup read. It
+// is used by one goroutine at a time.
 type countingSource struct {
 	sumdbclient.Source
-	n *atomic.Int64
+	tiles   *atomic.Int64
+	lookups *latencies
 }
 
 func (s countingSource) Read(ctx context.Context, path string, max int64) ([]byte, error) {
 	if strings.HasPrefix(path, "/tile/") {
-		s.n.Add(1)
+		s.tiles.Add(1)
 	}
-	return s.Source.Read(ctx, path, max)
+	t0 := time.Now()
+	b, err := s.Source.Read(ctx, path, max)
+	if err == nil && s.lookups != nil && strings.HasPrefix(path, "/lookup/") {
+		*s.lookups = append(*s.lookups, time.Since(t0))
+	}
+	return b, err
 }
 
-func (h *hammer) newClient() (*sumdbclient.Client, error) {
+// newClient returns a verifying client; if lookups is not nil, it receives
+// the time of every /lookup request the client makes.
+func (h *hammer) newClient(lookups *latencies) (*sumdbclient.Client, error) {
 	src, err := sumdbclient.NewHTTPSource(h.base, h.hc)
 	if err != nil {
 		return nil, err
 	}
 	return sumdbclient.New(sumdbclient.Options{
-		Source:      countingSource{src, &h.tileReads},
+		Source:      countingSource{src, &h.tileReads, lookups},
 		VerifierKey: h.vkey,
 		Timeout:     h.c.requestTimeout,
 	})
@@ -355,7 +366,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Stats, 
 			return nil, fmt.Errorf("seeding: %w", err)
 		}
 	}
-	tracker, err := h.newClient()
+	tracker, err := h.newClient(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +385,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Stats, 
 		appends, lookups, dataTiles atomic.Int64
 		newLat                      = make([]latencies, c.writers)
 		oldLat                      = make([]latencies, c.readers)
+		rawLat                      = make([]latencies, c.readers)
 		heads                       atomic.Int64
 	)
 	for w := range c.writers {
@@ -394,7 +406,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Stats, 
 	for i := range c.readers {
 		wg.Go(func() {
 			r := mrand.New(mrand.NewPCG(uint64(i), 7))
-			cl, err := h.newClient()
+			cl, err := h.newClient(&rawLat[i])
 			if err != nil {
 				h.fail("reader", err)
 				return
@@ -480,6 +492,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Stats, 
 	for _, l := range oldLat {
 		st.OldLatency = append(st.OldLatency, l...)
 	}
+	for _, l := range rawLat {
+		st.OldRawLatency = append(st.OldRawLatency, l...)
+	}
 	if startLog != nil && err == nil {
 		// Our own server: nothing but the hammer appends.
 		if _, tree := startLog.Checkpoint(); tree.N != st.TreeSizeStart+st.Appends || st.TreeSizeEnd != tree.N {
@@ -498,6 +513,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Stats, 
 	fmt.Fprintf(stdout, "lookups:    %d (%.1f/s)\n", st.Lookups, float64(st.Lookups)/sec)
 	fmt.Fprintf(stdout, "tile reads: %d (%.1f/s), %d data tiles verified\n", st.TileReads, float64(st.TileReads)/sec, st.DataTiles)
 	fmt.Fprintf(stdout, "latency, new version (request to durable answer): %s\n", st.NewLatency.summary())
+	fmt.Fprintf(stdout, "latency, existing version (/lookup answer):       %s\n", st.OldRawLatency.summary())
 	fmt.Fprintf(stdout, "latency, existing version (verified lookup):      %s\n", st.OldLatency.summary())
 	fmt.Fprintf(stdout, "errors:     %d\n", st.Errors)
 	kinds := make([]string, 0, len(st.ErrorsByKind))
