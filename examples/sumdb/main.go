@@ -51,6 +51,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "sumdb:", err)
@@ -279,7 +284,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return err
+		// Requests still running (waiting on slow upstream fetches) are
+		// cut off; whatever they appended is durable or not logged.
+		logger.Warn("shutdown: closing remaining connections", "err", err)
+		hs.Close()
 	}
 	return nil
 }
