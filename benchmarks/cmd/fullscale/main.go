@@ -12,8 +12,11 @@
 // its record to be durable, so that the log's group commit makes the batches.
 // With -keyed (the default) every record is appended under its key
 // "module@version", as a checksum database does. It reports wall time,
-// records/s, peak resident memory (VmHWM) and bytes on disk, before and after
-// a full compaction (-compact).
+// records/s, peak resident memory (VmHWM from /proc/self/status) and bytes on
+// disk: the files of the store right after the build (pebble tables and
+// write-ahead log), pebble's live table bytes after a full compaction
+// (pebblestore.Store.Compact, with -compact), and the files of the closed
+// store at the end.
 //
 // The audit phase reads back every record (the data tiles, through
 // Log.ReadRecords) and every hash tile (Log.ReadTile), and checks the whole
