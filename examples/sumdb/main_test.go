@@ -290,3 +290,45 @@ func TestDisplayAddr(t *testing.T) {
 		require.Equal(t, want, displayAddr(in), in)
 	}
 }
+
+// TestKillAfterLookup: a lookup answered 200 is durable. The program is
+// killed (SIGKILL, no shutdown) right after answering; started again with
+// an upstream that has nothing, it serves the same record from its store.
+func TestKillAfterLookup(t *testing.T) {
+	proxyDir := t.TempDir()
+	m := module.Version{Path: "example.com/durable", Version: "v1.0.0"}
+	sumdbtest.WriteModule(t, proxyDir, m, map[string]string{"d.go": "package durable\n"})
+	data := t.TempDir()
+	startProc := func(upstream string) (*exec.Cmd, string) {
+		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-data", data, "-upstream", upstream)
+		cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		require.NoError(t, err)
+		sm := gosumdbLine.FindStringSubmatch(line)
+		require.NotNil(t, sm, line)
+		return cmd, sm[2]
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	cmd, url := startProc("file://" + filepath.ToSlash(proxyDir))
+	code, first := get(url + "/lookup/example.com/durable@v1.0.0")
+	require.Equal(t, 200, code, first)
+	require.NoError(t, cmd.Process.Kill())
+	cmd.Wait()
+
+	cmd, url = startProc("file:///nonexistent")
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	code, again := get(url + "/lookup/example.com/durable@v1.0.0")
+	require.Equal(t, 200, code, again)
+	// Same record id and text; the tree head is the same tree.
+	require.Equal(t, first, again)
+}
