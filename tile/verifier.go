@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/tlog"
@@ -69,19 +70,30 @@ type treeState struct {
 	tree tlog.Tree
 	// resolved holds every tile authenticated for this tree: its
 	// right-edge tiles and the full tiles used so far.
-	resolved map[Tile]*expanded
-	anchors  int  // number of right-edge tiles in resolved
-	evicted  bool // no longer in Verifier.trees
+	// Within one tree, L and N determine a tile's width, so the map is
+	// keyed by those alone (a smaller key is a faster lookup).
+	resolved map[tileKey]*expanded
+	anchors  int         // number of right-edge tiles in resolved
+	evicted  atomic.Bool // no longer in Verifier.trees
 }
+
+// tileKey names a tile of a known tree.
+type tileKey struct {
+	L int64
+	N int64
+}
+
+func keyOf(t Tile) tileKey { return tileKey{int64(t.L), t.N} }
 
 // expanded is an authenticated tile with every hash inside it: level 0
 // (the tile's W hashes), then level 1 (W/2 hashes), and so on up to the
 // tile root for a full tile.
 type expanded struct {
-	t      Tile
+	t      Tile // first: read with hashes on every access
 	hashes [][32]byte
-	off    []int32 // off[k] is where level k starts in hashes
-	key    fullKey // for LRU eviction of full tiles
+	full   bool                     // t.W == 1<<t.H: offsets are computed
+	off    [MaxPathHeight + 1]int32 // off[k] is where level k starts in hashes
+	key    fullKey                  // for LRU eviction of full tiles
 }
 
 // NewVerifier returns a Verifier reading tiles from tr.
@@ -114,9 +126,50 @@ func (v *Verifier) Height() int { return v.h }
 // with tlog.ProveRecord, tlog.ProveTree and tlog.TreeHash. Every hash it
 // returns is authenticated against tree. I/O uses ctx.
 func (v *Verifier) HashReader(ctx context.Context, tree tlog.Tree) tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		return v.ReadHashes(ctx, tree, indexes)
-	})
+	return &treeReader{v: v, ctx: ctx, tree: tree}
+}
+
+// treeReader is a HashReader for one tree; it remembers the tree's state
+// after the first read.
+type treeReader struct {
+	v    *Verifier
+	ctx  context.Context
+	tree tlog.Tree
+	mu   sync.Mutex
+	ts   *treeState
+}
+
+func (r *treeReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	if err := checkIndexes(r.tree, indexes); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	ts := r.ts
+	r.mu.Unlock()
+	if ts == nil || ts.evicted.Load() {
+		var err error
+		if ts, err = r.v.treeState(r.ctx, r.tree); err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.ts = ts
+		r.mu.Unlock()
+	}
+	return r.v.readHashes(r.ctx, ts, indexes)
+}
+
+// checkIndexes checks that every index is a stored hash of tree.
+func checkIndexes(tree tlog.Tree, indexes []int64) error {
+	if tree.N < 0 || tree.N > 1<<62 {
+		return fmt.Errorf("tile: invalid tree size %d", tree.N)
+	}
+	limit := tlog.StoredHashIndex(0, tree.N)
+	for _, x := range indexes {
+		if x < 0 || x >= limit {
+			return fmt.Errorf("%w: index %d, tree size %d", ErrNotInTree, x, tree.N)
+		}
+	}
+	return nil
 }
 
 // ProveRecord returns the proof that tree contains record n, built from
@@ -160,37 +213,45 @@ func (v *Verifier) parent(treeN int64, t Tile) Tile {
 // ReadHashes returns the hashes with the given stored-hash indexes in
 // tree, each authenticated against tree.
 func (v *Verifier) ReadHashes(ctx context.Context, tree tlog.Tree, indexes []int64) ([]tlog.Hash, error) {
-	if tree.N < 0 || tree.N > 1<<62 {
-		return nil, fmt.Errorf("tile: invalid tree size %d", tree.N)
-	}
-	limit := tlog.StoredHashIndex(0, tree.N)
-	for _, x := range indexes {
-		if x < 0 || x >= limit {
-			return nil, fmt.Errorf("%w: index %d, tree size %d", ErrNotInTree, x, tree.N)
-		}
+	if err := checkIndexes(tree, indexes); err != nil {
+		return nil, err
 	}
 	ts, err := v.treeState(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
+	return v.readHashes(ctx, ts, indexes)
+}
+
+func (v *Verifier) readHashes(ctx context.Context, ts *treeState, indexes []int64) ([]tlog.Hash, error) {
+	tree := ts.tree
 	out := make([]tlog.Hash, len(indexes))
 	var missing []Tile
 	var missingAt []int
 	v.mu.Lock()
-	var last *expanded
+	// A proof's hashes come from a few tiles, often alternating: keep the
+	// last few at hand before asking the map.
+	var recent [4]*expanded
+	next := 0
 	for i, x := range indexes {
 		level, n := tlog.SplitStoredHashIndex(x)
 		t, k, pos := v.locate(tree.N, level, n)
-		e := last
-		if e == nil || e.t != t {
-			e = ts.resolved[t]
+		var e *expanded
+		for _, r := range recent {
+			if r != nil && r.t == t {
+				e = r
+				break
+			}
 		}
 		if e == nil {
-			missing = append(missing, t)
-			missingAt = append(missingAt, i)
-			continue
+			if e = ts.resolved[keyOf(t)]; e == nil {
+				missing = append(missing, t)
+				missingAt = append(missingAt, i)
+				continue
+			}
+			recent[next%len(recent)] = e
+			next++
 		}
-		last = e
 		out[i] = e.at(k, pos)
 	}
 	v.mu.Unlock()
@@ -217,6 +278,11 @@ func (v *Verifier) ReadHashes(ctx context.Context, tree tlog.Tree, indexes []int
 
 // at returns the hash at level k, position pos of the tile.
 func (e *expanded) at(k, pos int) tlog.Hash {
+	if e.full {
+		// Level k of a full tile of width W starts at 2W - 2W>>k.
+		w2 := 2 << uint(e.t.H)
+		return tlog.Hash(e.hashes[w2-w2>>uint(k)+pos])
+	}
 	return tlog.Hash(e.hashes[int(e.off[k])+pos])
 }
 
@@ -234,13 +300,13 @@ func expand(t Tile, data []byte) (*expanded, error) {
 	for w := t.W; w > 0; w >>= 1 {
 		total += w
 	}
-	e := &expanded{t: t, hashes: make([][32]byte, total), off: make([]int32, 0, t.H+1)}
+	e := &expanded{t: t, hashes: make([][32]byte, total), full: t.W == 1<<uint(t.H)}
 	for i := 0; i < t.W; i++ {
 		copy(e.hashes[i][:], data[i*tlog.HashSize:])
 	}
 	start := 0
-	for w := t.W; w > 0; w >>= 1 {
-		e.off = append(e.off, int32(start))
+	for k, w := 0, t.W; w > 0; k, w = k+1, w>>1 {
+		e.off[k] = int32(start)
 		if w > 1 {
 			sha256x.Nodes(e.hashes[start+w:start+w+w/2], e.hashes[start:start+w])
 		}
@@ -285,7 +351,7 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 			return nil, fmt.Errorf("tile: ReadTiles returned %d tiles, want %d", len(data), len(edge))
 		}
 	}
-	ts = &treeState{tree: tree, resolved: make(map[Tile]*expanded), anchors: len(edge)}
+	ts = &treeState{tree: tree, resolved: make(map[tileKey]*expanded), anchors: len(edge)}
 	// The tree is the fold, right to left, of the maximal complete
 	// subtrees, left to right; each lies inside one right-edge tile.
 	var subtrees []tlog.Hash
@@ -294,7 +360,7 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 		if err != nil {
 			return nil, err
 		}
-		ts.resolved[t] = e
+		ts.resolved[keyOf(t)] = e
 		pos := 0
 		for k := t.H - 1; k >= 0; k-- {
 			if t.W&(1<<uint(k)) != 0 {
@@ -326,7 +392,7 @@ func (v *Verifier) treeState(ctx context.Context, tree tlog.Tree) (*treeState, e
 	for len(v.order) >= v.maxTrees {
 		old := v.trees[v.order[0]]
 		v.memo -= len(old.resolved) - old.anchors
-		old.evicted = true
+		old.evicted.Store(true)
 		delete(v.trees, v.order[0])
 		v.order = v.order[1:]
 	}
@@ -345,10 +411,10 @@ func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) (ma
 	need := make(map[Tile]bool)
 	auth := make(map[Tile]*expanded)
 	for _, t := range tiles {
-		if e := ts.resolved[t]; e != nil {
+		if e := ts.resolved[keyOf(t)]; e != nil {
 			auth[t] = e
 		}
-		for !need[t] && ts.resolved[t] == nil {
+		for !need[t] && ts.resolved[keyOf(t)] == nil {
 			if t.W != 1<<uint(v.h) {
 				v.mu.Unlock()
 				return nil, fmt.Errorf("tile: internal error: partial tile %s of tree %d is not a right-edge tile", t.Path(), n)
@@ -374,7 +440,7 @@ func (v *Verifier) resolve(ctx context.Context, ts *treeState, tiles []Tile) (ma
 	var fetch []Tile
 	for _, t := range order {
 		pt := v.parent(n, t)
-		p := ts.resolved[pt]
+		p := ts.resolved[keyOf(pt)]
 		if p == nil {
 			fetch = append(fetch, t)
 			continue
@@ -442,13 +508,13 @@ func (v *Verifier) authenticate(ts *treeState, fetch []Tile, exps []*expanded, a
 
 // addResolved records full tile t as authenticated for ts's tree.
 func (v *Verifier) addResolved(ts *treeState, t Tile, e *expanded) {
-	if ts.evicted {
+	if ts.evicted.Load() {
 		return // only the current read uses it, through auth
 	}
-	if _, ok := ts.resolved[t]; !ok {
+	if _, ok := ts.resolved[keyOf(t)]; !ok {
 		v.memo++
 	}
-	ts.resolved[t] = e
+	ts.resolved[keyOf(t)] = e
 }
 
 // trimMemos keeps the per-tree maps of full tiles, which may point to
@@ -461,9 +527,9 @@ func (v *Verifier) trimMemos(ts *treeState, keep map[Tile]bool) {
 		return
 	}
 	drop := func(s *treeState, keep map[Tile]bool) {
-		for t := range s.resolved {
-			if t.W == 1<<uint(v.h) && !keep[t] {
-				delete(s.resolved, t)
+		for k, e := range s.resolved {
+			if e.full && !keep[e.t] {
+				delete(s.resolved, k)
 				v.memo--
 			}
 		}

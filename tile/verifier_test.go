@@ -266,6 +266,9 @@ func TestVerifierConcurrent(t *testing.T) {
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
+	// One reader shared by all, whose tree gets evicted and re-read.
+	sharedTree := treeOf(t, hashes, 3000)
+	shared := v.HashReader(ctx, sharedTree)
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func(g int) {
@@ -277,6 +280,14 @@ func TestVerifierConcurrent(t *testing.T) {
 				p, err := v.ProveRecord(ctx, tree, rec)
 				if err == nil {
 					err = tlog.CheckRecord(p, n, tree.Hash, rec, hashes[tlog.StoredHashIndex(0, rec)])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				p, err = tlog.ProveRecord(3000, rec, shared)
+				if err == nil {
+					err = tlog.CheckRecord(p, 3000, sharedTree.Hash, rec, hashes[tlog.StoredHashIndex(0, rec)])
 				}
 				if err != nil {
 					errs <- err
