@@ -1,12 +1,12 @@
 package storage
 
 import (
-	"container/list"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/tile"
@@ -305,12 +305,15 @@ func (l *Log) upperHash(ctx context.Context, L int, k int64) (tlog.Hash, error) 
 	return ent.rows[0][pos], nil
 }
 
-// A tileCache is a bounded LRU cache of full tiles, which never change.
+// A tileCache is a bounded cache of full tiles, which never change, with
+// CLOCK eviction (an approximation of LRU): a hit takes only a read lock
+// and sets the entry's reference bit.
 type tileCache struct {
 	max   int
-	mu    sync.Mutex
-	lru   list.List // of *cacheItem, most recent first
-	items map[tileID]*list.Element
+	mu    sync.RWMutex
+	items map[tileID]*cacheItem
+	ring  []*cacheItem // the clock
+	hand  int
 }
 
 type tileID struct {
@@ -321,23 +324,27 @@ type tileID struct {
 type cacheItem struct {
 	id  tileID
 	ent *cachedTile
+	ref atomic.Bool
 }
 
 func newTileCache(max int) *tileCache {
-	return &tileCache{max: max, items: make(map[tileID]*list.Element)}
+	return &tileCache{max: max, items: make(map[tileID]*cacheItem)}
 }
 
 func (c *tileCache) get(L int, n int64) *cachedTile {
 	if c.max <= 0 {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[tileID{L, n}]; ok {
-		c.lru.MoveToFront(e)
-		return e.Value.(*cacheItem).ent
+	c.mu.RLock()
+	it, ok := c.items[tileID{L, n}]
+	c.mu.RUnlock()
+	if !ok {
+		return nil
 	}
-	return nil
+	if !it.ref.Load() {
+		it.ref.Store(true)
+	}
+	return it.ent
 }
 
 func (c *tileCache) put(L int, n int64, ent *cachedTile) {
@@ -350,10 +357,24 @@ func (c *tileCache) put(L int, n int64, ent *cachedTile) {
 	if _, ok := c.items[id]; ok {
 		return
 	}
-	c.items[id] = c.lru.PushFront(&cacheItem{id: id, ent: ent})
-	for c.lru.Len() > c.max {
-		e := c.lru.Back()
-		c.lru.Remove(e)
-		delete(c.items, e.Value.(*cacheItem).id)
+	it := &cacheItem{id: id, ent: ent}
+	c.items[id] = it
+	if len(c.ring) < c.max {
+		c.ring = append(c.ring, it)
+		return
+	}
+	// Advance the hand past referenced entries, clearing their bits, and
+	// replace the first unreferenced one.
+	for {
+		old := c.ring[c.hand]
+		if old.ref.Load() {
+			old.ref.Store(false)
+			c.hand = (c.hand + 1) % len(c.ring)
+			continue
+		}
+		delete(c.items, old.id)
+		c.ring[c.hand] = it
+		c.hand = (c.hand + 1) % len(c.ring)
+		return
 	}
 }
