@@ -75,6 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			a.fail("latest: %v", err)
 		}
+	} else if th, err := tlog.TreeHash(head.Tree.N, c.Tiles().HashReader(ctx, head.Tree)); err != nil || th != head.Tree.Hash {
+		// The tiles of the signed tree must hash to its root.
+		a.fail("latest: tree %d: tiles: %v", head.Tree.N, err)
 	} else {
 		fmt.Fprintf(stdout, "ok    latest: tree %d %v\n", head.Tree.N, head.Tree.Hash)
 	}
