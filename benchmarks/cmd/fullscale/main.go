@@ -46,6 +46,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,9 @@ type config struct {
 	compact   bool
 	rm        bool
 	progress  time.Duration
+	cpuprof   string
+	cacheMiB  int64
+	maxBuild  time.Duration
 }
 
 // result holds the measured figures.
@@ -110,6 +114,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.keyed, "keyed", true, "append every record under its key module@version (Log.AppendKeyed), as a checksum database does")
 	fs.BoolVar(&c.compact, "compact", true, "compact the store after the build and measure its size again")
 	fs.BoolVar(&c.rm, "rm", false, "remove the store at the end")
+	fs.Int64Var(&c.cacheMiB, "cache", 0, "pebble block cache in `MiB` (0: pebblestore's default)")
+	fs.DurationVar(&c.maxBuild, "max-build-time", 0, "stop appending after this `duration` and audit the records appended so far (0: no limit)")
+	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the build to `file`")
 	fs.DurationVar(&c.progress, "progress", 30*time.Second, "interval of progress lines on standard error (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -123,6 +130,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.n = int64(*n)
 	if c.dir == "" {
 		return nil, fmt.Errorf("-dir is required")
+	}
+	if c.cacheMiB < 0 || c.cacheMiB > 1<<20 {
+		return nil, fmt.Errorf("-cache must be between 0 and %d MiB", 1<<20)
 	}
 	if c.appenders < 1 || c.appenders > 1<<17 {
 		return nil, fmt.Errorf("-appenders must be between 1 and %d", 1<<17)
@@ -284,12 +294,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*result,
 	}
 	opts := storage.Options{Origin: note.SumDBOrigin, Signer: signer, Verifier: verifier, Create: true}
 
-	fmt.Fprintf(stdout, "fullscale: n=%d appenders=%d keyed=%v GOMAXPROCS=%d %s, store %s\n",
-		c.n, c.appenders, c.keyed, runtime.GOMAXPROCS(0), runtime.Version(), storeDir)
+	fmt.Fprintf(stdout, "fullscale: n=%d appenders=%d keyed=%v cache=%d MiB GOMAXPROCS=%d %s, store %s\n",
+		c.n, c.appenders, c.keyed, c.cacheMiB, runtime.GOMAXPROCS(0), runtime.Version(), storeDir)
 	res := &result{N: c.n}
 
 	// Build.
-	st, err := pebblestore.Open(storeDir, nil)
+	popts := &pebblestore.Options{CacheSize: c.cacheMiB << 20}
+	st, err := pebblestore.Open(storeDir, popts)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +327,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*result,
 		diskLine(total, sst, wal, res.N))
 
 	// Compaction, on a fresh open, so that the log's own Open check runs too.
-	st, err = pebblestore.Open(storeDir, nil)
+	st, err = pebblestore.Open(storeDir, popts)
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +387,17 @@ func build(ctx context.Context, c *config, lg *storage.Log, res *result, stderr 
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
 	indexes := newBitmap(c.n)
+	if c.cpuprof != "" {
+		f, err := os.Create(c.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	t0 := time.Now()
 	stopProgress := progress(ctx, c.progress, stderr, "build", func() int64 { return done.Load() }, c.n, t0)
 	var wg sync.WaitGroup
@@ -385,6 +407,9 @@ func build(ctx context.Context, c *config, lg *storage.Log, res *result, stderr 
 			var bytes int64
 			defer func() { recBytes.Add(bytes) }()
 			for ctx.Err() == nil {
+				if c.maxBuild > 0 && time.Since(t0) >= c.maxBuild {
+					return
+				}
 				i := next.Add(1) - 1
 				if i >= c.n {
 					return
@@ -428,6 +453,16 @@ func build(ctx context.Context, c *config, lg *storage.Log, res *result, stderr 
 		return err
 	}
 	res.BuildTime = time.Since(t0)
+	if got := done.Load(); got < c.n {
+		// Stopped by -max-build-time: every number claimed was appended,
+		// so the log holds records 0..got-1.
+		if got != min(next.Load(), c.n) {
+			return fmt.Errorf("build: %d appends done, %d claimed", got, next.Load())
+		}
+		fmt.Fprintf(stderr, "build: -max-build-time reached after %d of %d records\n", got, c.n)
+		c.n = got
+		res.N = got
+	}
 	res.BuildRate = float64(c.n) / res.BuildTime.Seconds()
 	res.RecordBytes = recBytes.Load()
 	if got := indexes.count(); got != c.n {

@@ -187,3 +187,13 @@ func TestAuditDetects(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, auditStore(ms))
 }
+
+func TestMaxBuildTime(t *testing.T) {
+	var out bytes.Buffer
+	res, err := run(context.Background(), []string{"-n", "1e8", "-dir", t.TempDir(), "-max-build-time", "300ms", "-progress", "0", "-compact=false", "-rm"}, &out, io.Discard)
+	require.NoError(t, err)
+	require.Greater(t, res.N, int64(0))
+	require.Less(t, res.N, int64(1e8))
+	require.Equal(t, res.N, res.AuditDataRead)
+	require.Contains(t, out.String(), "audit: ")
+}
