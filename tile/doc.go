@@ -70,6 +70,9 @@
 //	p, err := v.ProveRecord(ctx, signedTree, 1234)
 //	err = tlog.CheckRecord(p, signedTree.N, signedTree.Hash, 1234, leafHash)
 //
+// [Verifier.CheckRecords] checks decoded data tiles or entry bundles against
+// the authenticated leaf hashes.
+//
 // Tiles authenticated for one tree are reused for another only where that
 // tree vouches for the same hash, so a server that forks its log cannot
 // make the Verifier mix the two.

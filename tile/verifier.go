@@ -557,3 +557,31 @@ func (v *Verifier) insert(e *expanded) {
 		delete(v.full, old.Value.(*expanded).key)
 	}
 }
+
+// ErrRecordMismatch reports records that are not the ones the signed tree
+// holds at their positions.
+var ErrRecordMismatch = errors.New("tile: record does not match the signed tree")
+
+// CheckRecords checks that records are records start, start+1, ... of
+// tree, by comparing their leaf hashes with the authenticated level-0
+// hashes: for example the records of a data tile or an entry bundle
+// (start = t.N<<t.H).
+func (v *Verifier) CheckRecords(ctx context.Context, tree tlog.Tree, start int64, records [][]byte) error {
+	if start < 0 || int64(len(records)) > tree.N || start > tree.N-int64(len(records)) {
+		return fmt.Errorf("%w: records %d..%d, tree size %d", ErrNotInTree, start, start+int64(len(records))-1, tree.N)
+	}
+	idx := make([]int64, len(records))
+	for i := range idx {
+		idx[i] = tlog.StoredHashIndex(0, start+int64(i))
+	}
+	hashes, err := v.ReadHashes(ctx, tree, idx)
+	if err != nil {
+		return err
+	}
+	for i, r := range records {
+		if tlog.RecordHash(r) != hashes[i] {
+			return fmt.Errorf("%w: record %d", ErrRecordMismatch, start+int64(i))
+		}
+	}
+	return nil
+}

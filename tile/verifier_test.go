@@ -1,8 +1,10 @@
 package tile
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -354,4 +356,38 @@ func FuzzVerifierProofs(f *testing.F) {
 			require.NoError(t, tlog.CheckTree(tp, N, tree.Hash, o, treeOf(t, hashes, o).Hash))
 		}
 	})
+}
+
+func TestCheckRecords(t *testing.T) {
+	ctx := context.Background()
+	hashes, recs := buildLog(t, 700)
+	v, err := NewVerifier(&memTiles{h: 8, hashes: hashes}, VerifierOptions{})
+	require.NoError(t, err)
+	tree := treeOf(t, hashes, 700)
+	// A full data tile and the partial one, in both encodings.
+	for _, dt := range []Tile{{8, -1, 1, 256}, {8, -1, 2, 700 - 512}} {
+		start := dt.N << 8
+		data, err := FormatDataTile(recs[start : start+int64(dt.W)])
+		require.NoError(t, err)
+		got, err := ParseDataTile(data, dt.W)
+		require.NoError(t, err)
+		require.NoError(t, v.CheckRecords(ctx, tree, start, got))
+		bundle, err := FormatEntryBundle(recs[start : start+int64(dt.W)])
+		require.NoError(t, err)
+		entries, err := ParseEntryBundle(bundle, dt.W)
+		require.NoError(t, err)
+		require.NoError(t, v.CheckRecords(ctx, tree, start, entries))
+		// One changed byte, a swapped pair, a shifted start: rejected.
+		bad := bytes.Clone(data)
+		bad[len(bad)/2] ^= 1
+		if got, err := ParseDataTile(bad, dt.W); err == nil {
+			require.ErrorIs(t, v.CheckRecords(ctx, tree, start, got), ErrRecordMismatch)
+		}
+		sw := slices.Clone(got)
+		sw[0], sw[1] = sw[1], sw[0]
+		require.ErrorIs(t, v.CheckRecords(ctx, tree, start, sw), ErrRecordMismatch)
+		require.ErrorIs(t, v.CheckRecords(ctx, tree, start+1, got[:len(got)-1]), ErrRecordMismatch)
+	}
+	require.ErrorIs(t, v.CheckRecords(ctx, tree, 650, recs[:51]), ErrNotInTree)
+	require.ErrorIs(t, v.CheckRecords(ctx, tree, -1, recs[:1]), ErrNotInTree)
 }
