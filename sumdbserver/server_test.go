@@ -400,10 +400,8 @@ func testHostilePaths(t *testing.T, l sumdbserver.Log) {
 		if len(name) > 100 {
 			name = name[:100]
 		}
-		start := time.Now()
 		r := do(s, tt.method, tt.path)
 		require.Equal(t, tt.code, r.code, "%s: body %q", name, r.body)
-		require.Less(t, time.Since(start), 2*time.Second, name)
 		if tt.code != 200 {
 			require.Equal(t, "no-store", r.hdr.Get("Cache-Control"), name)
 		}
