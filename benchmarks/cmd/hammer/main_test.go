@@ -52,6 +52,7 @@ func TestFlags(t *testing.T) {
 		{"-url", "https://127.0.0.1:80", "-vkey", "k", "-proxy", "p"},  // scheme
 		{"-url", "http://127.0.0.1:80/x", "-vkey", "k", "-proxy", "p"}, // path
 		{"-vkey", "k"},
+		{"-url", "http://127.0.0.1:1", "-vkey", "k"}, // no -proxy
 		{"extra"},
 	} {
 		_, err := parseFlags(args, io.Discard)
