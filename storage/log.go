@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/note"
@@ -39,10 +40,20 @@ type Options struct {
 	// effect on a backend that already holds a log.
 	Create bool
 
+	// Linger is how long, at most, the sequencer waits after answering a
+	// batch for those callers to append again, so that concurrent
+	// appenders that each wait for their acknowledgment keep sharing one
+	// batch (and one sync) instead of splitting into groups that take
+	// turns. It waits only right after a batch was answered, and only until
+	// as many requests are queued as were just answered plus those already
+	// queued. Zero means 100µs; negative turns it off.
+	Linger time.Duration
+
 	// PipelineDepth is the number of batches that may be handed to a
-	// Pipeliner backend before the first of them is durable. Zero means 2:
-	// one batch is synced while the next is sequenced, signed and written.
-	// 1 turns pipelining off. Batches are published in order regardless.
+	// Pipeliner backend before the first of them is durable. Zero means 1
+	// (no pipelining), which suits appenders that wait for their
+	// acknowledgments best; 2 or more lets the next batch be sequenced,
+	// signed and written while the previous one is synced. Batches are published in order regardless.
 	PipelineDepth int
 
 	// MaxBatchRecords caps the number of appends committed in one batch.
@@ -80,7 +91,10 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("%w: Options.Signer and Options.Verifier are required", ErrInvalid)
 	}
 	if o.PipelineDepth <= 0 {
-		o.PipelineDepth = 2
+		o.PipelineDepth = 1
+	}
+	if o.Linger == 0 {
+		o.Linger = 100 * time.Microsecond
 	}
 	if o.PipelineDepth > 64 {
 		o.PipelineDepth = 64
@@ -126,7 +140,12 @@ type Log struct {
 	closed  bool
 	wake    chan struct{}
 	quit    chan struct{}
-	exited  chan struct{}
+	// Lingering: after a batch is answered, the sequencer waits until
+	// lingerTarget requests are queued (append closes full) or lingerUntil.
+	lingerTarget int
+	lingerUntil  time.Time
+	full         chan struct{}
+	exited       chan struct{}
 
 	// Owned by the sequencer goroutine.
 	edge     *edge
@@ -417,6 +436,10 @@ func (l *Log) append(ctx context.Context, key, record []byte) (int64, bool, erro
 	pos := len(pb.reqs)
 	pb.reqs = append(pb.reqs, request{key: key, record: record})
 	pb.bytes += len(record)
+	if l.lingerTarget > 0 && len(pb.reqs) >= l.lingerTarget {
+		l.lingerTarget = 0
+		close(l.full)
+	}
 	l.mu.Unlock()
 	if pos == 0 {
 		select {
@@ -485,6 +508,7 @@ func (l *Log) sequence(ctx context.Context) {
 		// Take a batch only when it can go to the backend at once, so that
 		// requests keep joining it until then.
 		sem <- struct{}{}
+		l.linger()
 		pb := l.take()
 		if pb == nil {
 			<-sem
@@ -501,6 +525,32 @@ func (l *Log) sequence(ctx context.Context) {
 		}
 		flights <- l.submit(ctx, pb)
 	}
+}
+
+// linger waits, right after a batch was answered, for its callers to
+// append again (see Options.Linger).
+func (l *Log) linger() {
+	l.mu.Lock()
+	target, until, full := l.lingerTarget, l.lingerUntil, l.full
+	queued := len(l.pending.reqs)
+	l.mu.Unlock()
+	if target == 0 || queued >= target {
+		return
+	}
+	d := time.Until(until)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-full:
+	case <-t.C:
+	case <-l.quit:
+	}
+	l.mu.Lock()
+	l.lingerTarget = 0
+	l.mu.Unlock()
 }
 
 // A flight is a batch handed to the backend and not yet answered.
@@ -526,6 +576,13 @@ func (l *Log) complete(f *flight) {
 	}
 	if err == nil && f.snap != nil {
 		l.snap.Store(f.snap)
+	}
+	if l.opts.Linger > 0 {
+		l.mu.Lock()
+		l.lingerTarget = min(len(f.pb.reqs)+len(l.pending.reqs), l.opts.MaxBatchRecords)
+		l.lingerUntil = time.Now().Add(l.opts.Linger)
+		l.full = make(chan struct{}) // closed by append when the target is reached
+		l.mu.Unlock()
 	}
 	f.pb.err = err
 	close(f.pb.done)
