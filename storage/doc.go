@@ -30,10 +30,17 @@
 // append, the key index. It signs the new checkpoint and writes records,
 // changed tiles, key index entries and the checkpoint in one atomic, synced
 // [Batch]. Only when that batch is durable does it publish the new tree
-// (readers switch atomically) and answer the callers. With a [Pipeliner]
-// backend (pebblestore is one) the next batch is sequenced, signed and
-// handed to the backend while the previous one is being synced; batches
-// still become durable, get published and are answered in order.
+// (readers switch atomically) and answer the callers.
+//
+// Callers that each wait for their acknowledgment before appending again
+// would otherwise split into two groups taking turns (one group's batch is
+// synced while the other queues); so after answering a batch the sequencer
+// lingers briefly ([Options.Linger], 100µs) until those callers are back,
+// and every sync carries all of them. With a [Pipeliner] backend
+// (pebblestore is one) and [Options.PipelineDepth] > 1, further batches are
+// sequenced, signed and handed to the backend while earlier ones are being
+// synced; batches still become durable, get published and are answered in
+// order.
 //
 // [Log.AppendKeyed] logs a record under a key at most once: the sequencer
 // checks the key within the batch and against the key index, and writes the
@@ -76,8 +83,16 @@
 // [Log.ProveRecord], [Log.ProveTree] and [Log.TreeHash] answer for any
 // published tree size: full tiles come from a bounded cache of immutable
 // tiles ([Options.CacheTiles]) or the backend, partial tiles from the
-// in-memory right edge. A proof needs a handful of tiles; the upper rows of
-// a cached tile are computed once.
+// in-memory right edge. A proof needs a handful of tiles; all rows of a
+// cached tile are computed once.
+//
+// Nothing read from the backend is trusted: a full tile is used only if
+// its root equals the hash above it (in an authenticated tile, or in the
+// right edge, which Open checked against the signed checkpoint), and
+// records are returned only if their leaf hashes match, so a corrupted
+// store gives ErrCorrupt rather than a wrong tile, record or proof. (The
+// key index cannot be checked against the tree: a caller that needs to
+// can compare the record at the returned index with its key.)
 //
 // # Backends
 //
