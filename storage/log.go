@@ -391,7 +391,7 @@ func (l *Log) Checkpoint() ([]byte, tlog.Tree) {
 // and a signed checkpoint including it are durable and published.
 //
 // If ctx ends first, Append returns ctx's error, and the record may or may
-// not be appended. After a failed commit, Append returns an error wrapping
+// not be appended. Append does not keep record after it returns. After a failed commit, Append returns an error wrapping
 // ErrStopped.
 func (l *Log) Append(ctx context.Context, record []byte) (int64, error) {
 	i, _, err := l.append(ctx, nil, record)
@@ -434,7 +434,9 @@ func (l *Log) append(ctx context.Context, key, record []byte) (int64, bool, erro
 		l.pending = pb
 	}
 	pos := len(pb.reqs)
-	pb.reqs = append(pb.reqs, request{key: key, record: record})
+	// Copies: the caller may reuse its buffers once Append returns, which
+	// it may do (on ctx's end) before the record is written.
+	pb.reqs = append(pb.reqs, request{key: bytes.Clone(key), record: bytes.Clone(record)})
 	pb.bytes += len(record)
 	if l.lingerTarget > 0 && len(pb.reqs) >= l.lingerTarget {
 		l.lingerTarget = 0
