@@ -3,6 +3,7 @@ package tlog
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // minParallelHashes is the smallest number of hashes that the batch
@@ -55,18 +56,30 @@ func useParallel(n, minPar int) bool {
 }
 
 // parallel calls fn on consecutive ranges covering [0, n): once, or, when
-// n >= minPar and GOMAXPROCS > 1, once per goroutine on one range each.
+// useParallel(n, minPar), on pieces of about minPar/4 elements that
+// GOMAXPROCS goroutines take in turn, so that a goroutine held up by the
+// scheduler delays the others by at most one piece.
 func parallel(n, minPar int, fn func(lo, hi int)) {
 	if !useParallel(n, minPar) {
 		fn(0, n)
 		return
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/(minPar/4)))
-	var wg sync.WaitGroup
-	step := (n + workers - 1) / workers
-	for lo := step; lo < n; lo += step {
-		wg.Go(func() { fn(lo, min(lo+step, n)) })
+	piece := max(1, minPar/4)
+	pieces := (n + piece - 1) / piece
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= pieces {
+				return
+			}
+			fn(i*piece, min((i+1)*piece, n))
+		}
 	}
-	fn(0, min(step, n))
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), pieces) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
