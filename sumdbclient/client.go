@@ -224,6 +224,10 @@ func (c *Client) Merge(ctx context.Context, msg []byte) (TreeHead, error) {
 				return TreeHead{}, err
 			}
 			c.remember(head)
+			// Retry a save that failed earlier (a no-op otherwise).
+			if err := c.persist(latest); err != nil {
+				return TreeHead{}, err
+			}
 			return head, nil
 		}
 		if err := c.checkTrees(ctx, latest, head); err != nil {

@@ -51,7 +51,8 @@ type HTTPSource struct {
 const DefaultTimeout = 30 * time.Second
 
 // NewHTTPSource returns a source reading from the server at base, for
-// example "https://sum.golang.org". A nil client means a client with
+// example "https://sum.golang.org", or a proxy's copy of it such as
+// "https://proxy.golang.org/sumdb/sum.golang.org" (paths are appended). A nil client means a client with
 // [DefaultTimeout] per request that follows no redirects to other schemes.
 func NewHTTPSource(base string, client *http.Client) (*HTTPSource, error) {
 	u, err := url.Parse(base)
