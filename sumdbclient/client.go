@@ -443,6 +443,9 @@ func (c *Client) checkRecord(ctx context.Context, id int64, text []byte) error {
 // recordLines checks that every line of an authenticated record is a
 // go.sum line for mod@version and returns the ones asked for.
 func recordLines(text []byte, mod, version string, goMod bool) ([]string, error) {
+	if len(text) == 0 || text[len(text)-1] != '\n' {
+		return nil, fmt.Errorf("%w: record text does not end in a newline", ErrWrongRecord)
+	}
 	var lines []string
 	seen := map[string]bool{}
 	for line := range strings.Lines(string(text)) {
