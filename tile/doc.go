@@ -65,7 +65,7 @@
 // BenchmarkProveRecordTiles in ../benchmarks (2 shared, busy cores): 1.2-1.5x
 // when the hashes are in the CPU cache; for records spread over a
 // million-record log, where every read misses the cache, 1.5-1.9x for a
-// proof and its check and 1.7-2.5x for the proof alone (a tile is reached
+// proof and its check and 1.7-3x for the proof alone (a tile is reached
 // through a map and a pointer where the array is indexed directly). x/mod's
 // TileHashReader, which fetches and hashes the tiles again on every call,
 // costs about 100x.
