@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -50,6 +51,9 @@ type Store struct {
 	// that no operation reaches a closed *pebble.DB (which panics).
 	mu     sync.RWMutex
 	closed bool
+	// failed is the first commit error: a store whose WAL failed accepts
+	// no more commits (Pebble itself may panic on a later WAL rotation).
+	failed atomic.Pointer[error]
 }
 
 func (s *Store) enter(ctx context.Context) error {
@@ -58,6 +62,7 @@ func (s *Store) enter(ctx context.Context) error {
 		s.mu.RUnlock()
 		return fmt.Errorf("pebblestore: %w", storage.ErrClosed)
 	}
+
 	if err := ctx.Err(); err != nil {
 		s.mu.RUnlock()
 		return err
@@ -174,6 +179,9 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 		return err
 	}
 	defer s.mu.RUnlock()
+	if p := s.failed.Load(); p != nil {
+		return fmt.Errorf("pebblestore: an earlier commit failed: %w", *p)
+	}
 	pb := s.db.NewBatchWithSize(b.Size() + 16*b.Len() + 64)
 	defer pb.Close()
 	for _, op := range b.Ops() {
@@ -188,6 +196,7 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 		}
 	}
 	if err := pb.Commit(pebble.Sync); err != nil {
+		s.failed.CompareAndSwap(nil, &err)
 		return fmt.Errorf("pebblestore: commit: %w", err)
 	}
 	return nil
@@ -200,6 +209,9 @@ func (s *Store) CommitPipelined(ctx context.Context, b *storage.Batch) (wait fun
 		return nil, err
 	}
 	defer s.mu.RUnlock()
+	if p := s.failed.Load(); p != nil {
+		return nil, fmt.Errorf("pebblestore: an earlier commit failed: %w", *p)
+	}
 	pb := s.db.NewBatchWithSize(b.Size() + 16*b.Len() + 64)
 	for _, op := range b.Ops() {
 		var err error
@@ -216,12 +228,14 @@ func (s *Store) CommitPipelined(ctx context.Context, b *storage.Batch) (wait fun
 	if err := s.db.ApplyNoSyncWait(pb, pebble.Sync); err != nil {
 		// Pebble requires SyncWait before Close once applied; on an error
 		// from ApplyNoSyncWait the batch was not queued.
+		s.failed.CompareAndSwap(nil, &err)
 		return nil, fmt.Errorf("pebblestore: commit: %w", err)
 	}
 	return func() error {
 		err := pb.SyncWait()
 		pb.Close()
 		if err != nil {
+			s.failed.CompareAndSwap(nil, &err)
 			return fmt.Errorf("pebblestore: commit: %w", err)
 		}
 		return nil
