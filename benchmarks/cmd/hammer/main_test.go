@@ -140,5 +140,7 @@ func TestDetectsWrongKey(t *testing.T) {
 	_, other, err := note.GenerateKey(rand.Reader, "test.sumdb")
 	require.NoError(t, err)
 	_, err = run(context.Background(), []string{"-duration", "1s", "-url", u, "-vkey", other, "-proxy", proxyDir, "-seed", "1"}, io.Discard, io.Discard)
-	require.Error(t, err)
+	var unverified *note.UnverifiedNoteError
+	require.ErrorAs(t, err, &unverified)
+	require.ErrorContains(t, err, "tree head")
 }
