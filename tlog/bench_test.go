@@ -76,7 +76,7 @@ func BenchmarkAppendRecordHashes(b *testing.B) {
 // BenchmarkAppender appends batches of 150-byte records to a tree of about
 // a million records, keeping nothing.
 func BenchmarkAppender(b *testing.B) {
-	for _, batch := range []int{1, 16, 256, 4096, 65536} {
+	for _, batch := range []int{1, 16, 256, 1024, 2048, 4096, 16384, 65536} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			recs := benchRecords(batch, 150)
 			a, err := NewAppender(1000003, HashReaderFunc(func(idx []int64) ([]Hash, error) {
