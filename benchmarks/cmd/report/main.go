@@ -39,6 +39,7 @@ func run1(args []string, stdout, stderr io.Writer) error {
 	bench := fs.String("bench", ".", "go test -bench regexp")
 	pkgs := fs.String("pkgs", "./benchmarks", "space-separated packages to benchmark")
 	in := fs.String("in", "", "read saved go test -bench output from this file instead of running")
+	procs := fs.Int("procs", 0, "with -in: the GOMAXPROCS the saved benchmarks ran with (default: inferred from the names)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,8 @@ func run1(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-count must be between 1 and 100")
 	}
 	var output []byte
-	if *in != "" {
+	live := *in == ""
+	if !live {
 		b, err := os.ReadFile(*in)
 		if err != nil {
 			return err
@@ -65,27 +67,45 @@ func run1(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("go test: %w", err)
 		}
 		output = buf.Bytes()
+		*procs = runtime.GOMAXPROCS(0) // go test inherits GOMAXPROCS from the environment
 	}
-	r, err := parseOutput(bytes.NewReader(output))
+	r, err := parseOutput(bytes.NewReader(output), *procs)
 	if err != nil {
 		return err
 	}
 	if len(r.results) == 0 {
 		return fmt.Errorf("no benchmark results found")
 	}
-	writeTable(stdout, r, buildRows(r), machineLine(r))
+	writeTable(stdout, r, buildRows(r), machineLine(r, live))
 	return nil
 }
 
-// machineLine names the CPU, the cores and the Go version.
-func machineLine(r *run) string {
+// machineLine names the CPU, the cores and the Go version: those of this
+// machine when the benchmarks ran here (live), else what the saved output
+// tells (its cpu: line, the GOMAXPROCS of its names, a "go version" line).
+func machineLine(r *run, live bool) string {
 	cpu := r.cpu
 	if cpu == "" {
 		cpu = "unknown CPU"
 	}
 	osArch := r.goos + "/" + r.goarch
 	if r.goos == "" {
-		osArch = runtime.GOOS + "/" + runtime.GOARCH
+		osArch = "unknown OS"
+		if live {
+			osArch = runtime.GOOS + "/" + runtime.GOARCH
+		}
 	}
-	return fmt.Sprintf("Machine: %s, %d cores, %s, %s.", cpu, runtime.NumCPU(), osArch, runtime.Version())
+	procs := make([]string, len(r.procs))
+	for i, p := range r.procs {
+		procs[i] = fmt.Sprint(p)
+	}
+	gomaxprocs := "GOMAXPROCS " + strings.Join(procs, ",")
+	if live {
+		return fmt.Sprintf("Machine: %s, %d cores (%s), %s, %s.", cpu, runtime.NumCPU(), gomaxprocs, osArch, runtime.Version())
+	}
+	goVersion := r.goVersion
+	if goVersion == "" {
+		goVersion = "Go version not recorded"
+	}
+	return fmt.Sprintf("Machine: %s, %s, %s, %s.", cpu, gomaxprocs, osArch, goVersion)
 }

@@ -26,7 +26,7 @@ ok  	github.com/tlogkit/tlogkit/benchmarks	12.3s
 `
 
 func TestReport(t *testing.T) {
-	r, err := parseOutput(strings.NewReader(sample))
+	r, err := parseOutput(strings.NewReader(sample), 0)
 	require.NoError(t, err)
 	require.Equal(t, "AMD EPYC 7B13", r.cpu)
 	require.Len(t, r.results, 9)
@@ -47,6 +47,59 @@ func TestReport(t *testing.T) {
 	require.Contains(t, out, "| NodeHash | 90 ns | 150 ns | 1.67× | 0 / 0 |")
 	require.Contains(t, out, "| Append/n=1000000 | 300 ms | 700 ms | 2.33× | 3 / 30 | 3.33M records/s |")
 	require.Contains(t, out, "| OnlyOurs | 1 µs | — | — | — |")
+}
+
+// Variants of tlogkit get rows of their own, each beside x/mod; an x/mod
+// result named differently in one element is paired; one with no partner
+// is shown alone.
+const variants = `cpu: Test CPU
+BenchmarkProve/size=100/impl=memory-2 	100	 1000 ns/op	 0 B/op	 0 allocs/op
+BenchmarkProve/size=100/impl=tlogkit-warm-2 	100	 2000 ns/op	 0 B/op	 1 allocs/op
+BenchmarkProve/size=100/impl=tlogkit-cold-2 	100	 8000 ns/op	 0 B/op	 9 allocs/op
+BenchmarkProve/size=100/impl=xmod-2 	100	 4000 ns/op	 0 B/op	 14 allocs/op
+BenchmarkStore/n=5/impl=tlogkit-pebble/cache=warm-2 	100	 500 ns/op	 7 disk-B/record
+BenchmarkStore/n=5/impl=xmod/cache=memory-2 	100	 1000 ns/op
+BenchmarkLonely/impl=xmod-2 	100	 3000 ns/op	 0 B/op	 2 allocs/op
+`
+
+func TestReportVariants(t *testing.T) {
+	r, err := parseOutput(strings.NewReader(variants), 0)
+	require.NoError(t, err)
+	require.Equal(t, []int{2}, r.procs)
+	var buf bytes.Buffer
+	writeTable(&buf, r, buildRows(r), "Machine: test.")
+	out := buf.String()
+	require.Contains(t, out, "| Prove/size=100 [memory] | 1 µs | 4 µs | 4.00× | 0 / 14 |")
+	require.Contains(t, out, "| Prove/size=100 [tlogkit-warm] | 2 µs | 4 µs | 2.00× | 1 / 14 |")
+	require.Contains(t, out, "| Prove/size=100 [tlogkit-cold] | 8 µs | 4 µs | 0.50× | 9 / 14 |")
+	require.Contains(t, out, "| Store/n=5/cache=warm [tlogkit-pebble] | 500 ns | 1 µs (cache=memory) | 2.00× | — / — | 7 disk-B/record |")
+	require.Contains(t, out, "| Lonely | — | 3 µs | — | — / 2 |")
+	require.Equal(t, 5, strings.Count(out, "\n| ")-1, out) // header + 5 rows
+}
+
+func TestProcsSuffix(t *testing.T) {
+	// go test -cpu 1: no suffixes; a name that ends in -digits keeps them.
+	one := "BenchmarkA/delta=-5 10 1 ns/op\nBenchmarkB 10 1 ns/op\nBenchmarkC 10 1 ns/op\n"
+	r, err := parseOutput(strings.NewReader(one), 0)
+	require.NoError(t, err)
+	require.Equal(t, "BenchmarkA/delta=-5", r.results[0].key)
+	require.Equal(t, []int{1}, r.procs)
+	// Told the GOMAXPROCS, only that suffix goes.
+	r, err = parseOutput(strings.NewReader("BenchmarkA/delta=-5-4 10 1 ns/op\nBenchmarkB-4 10 1 ns/op\n"), 4)
+	require.NoError(t, err)
+	require.Equal(t, "BenchmarkA/delta=-5", r.results[0].key)
+	require.Equal(t, "BenchmarkB", r.results[1].key)
+	// go test -cpu 1,2,4: every benchmark three times.
+	multi := "BenchmarkA 10 1 ns/op\nBenchmarkA-2 10 2 ns/op\nBenchmarkA-4 10 3 ns/op\n" +
+		"BenchmarkB 10 1 ns/op\nBenchmarkB-2 10 2 ns/op\nBenchmarkB-4 10 3 ns/op\n"
+	r, err = parseOutput(strings.NewReader(multi), 0)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2, 4}, r.procs)
+	rows := buildRows(r)
+	require.Len(t, rows, 6)
+	var buf bytes.Buffer
+	writeTable(&buf, r, rows, "Machine: test.")
+	require.Contains(t, buf.String(), "| A (GOMAXPROCS=4) | 3 ns |")
 }
 
 func TestParseLineRejectsNoise(t *testing.T) {
@@ -70,7 +123,7 @@ func TestRunFromFile(t *testing.T) {
 	require.NoError(t, writeFile(f, sample))
 	var out, errb bytes.Buffer
 	require.NoError(t, run1([]string{"-in", f}, &out, &errb))
-	require.Contains(t, out.String(), "AMD EPYC 7B13")
+	require.Contains(t, out.String(), "Machine: AMD EPYC 7B13, GOMAXPROCS 2, linux/amd64, Go version not recorded.")
 	require.Error(t, run1([]string{"-in", f, "-count", "0"}, &out, &errb))
 
 	empty := t.TempDir() + "/empty.txt"

@@ -7,85 +7,168 @@ import (
 	"strings"
 )
 
-// ours and ref are the impl= values of tlogkit and of the reference.
-const (
-	ours = "tlogkit"
-	ref  = "xmod"
-)
+// ref is the impl= value of the reference implementation, x/mod. Every
+// other value is one of tlogkit's: "tlogkit" (or no impl element) its main
+// implementation, anything else a variant ("tlogkit-warm", "memory", ...)
+// reported on a row of its own.
+const ref = "xmod"
 
-// A row is one operation of the report.
+// A row is one operation of one tlogkit variant, with x/mod beside it.
 type row struct {
-	key          string
-	oursNs       float64 // median ns/op, 0 if absent
-	refNs        float64
-	oursAllocs   float64 // median allocs/op, -1 if not reported
-	refAllocs    float64
-	hasOurs      bool
-	hasRef       bool
-	extra        []string // custom metrics of ours, e.g. "1.2e6 records/s"
-	measurements int
+	key        string // benchmark name without impl= and GOMAXPROCS
+	procs      int
+	variant    string // "" for the main implementation
+	refKey     string // the key x/mod's result came from, if not key
+	oursNs     float64
+	refNs      float64
+	oursAllocs float64 // median allocs/op, -1 if not reported
+	refAllocs  float64
+	hasOurs    bool
+	hasRef     bool
+	extra      []string // custom metrics of ours, e.g. "1.2M records/s"
 }
 
-// buildRows groups results by operation and takes medians.
+// A series is every repetition of one benchmark of one implementation.
+type series struct {
+	ns, allocs []float64
+	metrics    map[string][]float64
+}
+
+type seriesID struct {
+	key   string
+	procs int
+	impl  string // "" for tlogkit's main implementation, ref for x/mod
+}
+
+// buildRows groups results by operation and implementation, takes
+// medians and pairs every tlogkit row with x/mod's result for the same
+// operation. When x/mod has no result of exactly that name, it is paired
+// with the only x/mod result whose name differs in one element (as in
+// cache=warm against x/mod's cache=memory). x/mod results paired with no
+// row get rows of their own.
 func buildRows(r *run) []row {
-	type acc struct {
-		ns, allocs map[string][]float64
-		metrics    map[string][]float64 // ours' custom metrics
-		count      int
-	}
-	byKey := map[string]*acc{}
-	var order []string
+	all := map[seriesID]*series{}
+	var order []seriesID
 	for _, res := range r.results {
 		impl := res.impl
-		if impl == "" {
-			impl = ours
+		if impl == "tlogkit" {
+			impl = ""
 		}
-		a := byKey[res.key]
-		if a == nil {
-			a = &acc{ns: map[string][]float64{}, allocs: map[string][]float64{}, metrics: map[string][]float64{}}
-			byKey[res.key] = a
-			order = append(order, res.key)
+		id := seriesID{res.key, res.procs, impl}
+		s := all[id]
+		if s == nil {
+			s = &series{metrics: map[string][]float64{}}
+			all[id] = s
+			order = append(order, id)
 		}
-		a.count++
 		if v, ok := res.values["ns/op"]; ok {
-			a.ns[impl] = append(a.ns[impl], v)
+			s.ns = append(s.ns, v)
 		}
 		if v, ok := res.values["allocs/op"]; ok {
-			a.allocs[impl] = append(a.allocs[impl], v)
+			s.allocs = append(s.allocs, v)
 		}
-		if impl == ours {
-			for unit, v := range res.values {
-				switch unit {
-				case "ns/op", "B/op", "allocs/op", "MB/s":
-					continue
-				}
-				a.metrics[unit] = append(a.metrics[unit], v)
+		for unit, v := range res.values {
+			switch unit {
+			case "ns/op", "B/op", "allocs/op", "MB/s":
+				continue
 			}
+			s.metrics[unit] = append(s.metrics[unit], v)
 		}
 	}
-	rows := make([]row, 0, len(order))
-	for _, k := range order {
-		a := byKey[k]
-		rw := row{key: k, measurements: a.count}
-		if xs, ok := a.ns[ours]; ok {
-			rw.hasOurs, rw.oursNs = true, median(xs)
-			rw.oursAllocs = medianOrNone(a.allocs[ours])
+
+	var refs []seriesID
+	for _, id := range order {
+		if id.impl == ref {
+			refs = append(refs, id)
 		}
-		if xs, ok := a.ns[ref]; ok {
-			rw.hasRef, rw.refNs = true, median(xs)
-			rw.refAllocs = medianOrNone(a.allocs[ref])
+	}
+	used := map[seriesID]bool{}
+	var rows []row
+	for _, id := range order {
+		if id.impl == ref {
+			continue
 		}
-		units := make([]string, 0, len(a.metrics))
-		for u := range a.metrics {
-			units = append(units, u)
+		s := all[id]
+		rw := row{key: id.key, procs: id.procs, variant: id.impl, oursAllocs: -1, refAllocs: -1}
+		if len(s.ns) > 0 {
+			rw.hasOurs, rw.oursNs = true, median(s.ns)
+			rw.oursAllocs = medianOrNone(s.allocs)
 		}
-		sort.Strings(units)
-		for _, u := range units {
-			rw.extra = append(rw.extra, formatValue(median(a.metrics[u]))+" "+u)
+		rw.extra = metricList(s.metrics)
+		if rid, ok := pairRef(id, refs, all); ok {
+			used[rid] = true
+			rs := all[rid]
+			if len(rs.ns) > 0 {
+				rw.hasRef, rw.refNs = true, median(rs.ns)
+				rw.refAllocs = medianOrNone(rs.allocs)
+			}
+			if rid.key != id.key {
+				rw.refKey = rid.key
+			}
+		}
+		rows = append(rows, rw)
+	}
+	for _, rid := range refs {
+		if used[rid] {
+			continue
+		}
+		rs := all[rid]
+		rw := row{key: rid.key, procs: rid.procs, oursAllocs: -1, refAllocs: -1}
+		if len(rs.ns) > 0 {
+			rw.hasRef, rw.refNs = true, median(rs.ns)
+			rw.refAllocs = medianOrNone(rs.allocs)
 		}
 		rows = append(rows, rw)
 	}
 	return rows
+}
+
+// pairRef finds x/mod's result for the operation of id.
+func pairRef(id seriesID, refs []seriesID, all map[seriesID]*series) (seriesID, bool) {
+	exact := seriesID{id.key, id.procs, ref}
+	if _, ok := all[exact]; ok {
+		return exact, true
+	}
+	var found []seriesID
+	for _, rid := range refs {
+		if rid.procs == id.procs && differInOneElement(rid.key, id.key) {
+			found = append(found, rid)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return seriesID{}, false
+}
+
+// differInOneElement reports whether two benchmark names of the same
+// benchmark function differ in exactly one of their /-separated elements.
+func differInOneElement(a, b string) bool {
+	pa, pb := strings.Split(a, "/"), strings.Split(b, "/")
+	if len(pa) != len(pb) || pa[0] != pb[0] {
+		return false
+	}
+	diff := 0
+	for i := range pa {
+		if pa[i] != pb[i] {
+			diff++
+		}
+	}
+	return diff == 1
+}
+
+// metricList formats the medians of custom metrics, sorted by unit.
+func metricList(m map[string][]float64) []string {
+	units := make([]string, 0, len(m))
+	for u := range m {
+		units = append(units, u)
+	}
+	sort.Strings(units)
+	var out []string
+	for _, u := range units {
+		out = append(out, formatValue(median(m[u]))+" "+u)
+	}
+	return out
 }
 
 // medianOrNone is median, or -1 for no values.
@@ -132,27 +215,56 @@ func formatNs(ns float64) string {
 	}
 }
 
+// rowName is the operation column: the name without "Benchmark", the
+// variant in brackets, and GOMAXPROCS when the run had several.
+func rowName(r *run, rw row) string {
+	name := strings.TrimPrefix(rw.key, "Benchmark")
+	if rw.variant != "" {
+		name += " [" + rw.variant + "]"
+	}
+	if len(r.procs) > 1 {
+		name += fmt.Sprintf(" (GOMAXPROCS=%d)", rw.procs)
+	}
+	return name
+}
+
 // writeTable prints the markdown report.
 func writeTable(w io.Writer, r *run, rows []row, machine string) {
 	fmt.Fprintf(w, "%s\n\n", machine)
 	fmt.Fprintln(w, "| operation | tlogkit | x/mod | speed-up | allocs/op (tlogkit / x/mod) | other metrics (tlogkit) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
 	for _, rw := range rows {
-		o, x, ratio, allocs := "—", "—", "—", "—"
+		o, x, ratio := "—", "—", "—"
 		if rw.hasOurs {
 			o = formatNs(rw.oursNs)
-			allocs = formatAllocs(rw.oursAllocs)
 		}
 		if rw.hasRef {
 			x = formatNs(rw.refNs)
-			allocs += " / " + formatAllocs(rw.refAllocs)
+			if rw.refKey != "" {
+				x += " (" + differingElement(rw.refKey, rw.key) + ")"
+			}
 		}
 		if rw.hasOurs && rw.hasRef && rw.oursNs > 0 {
 			ratio = fmt.Sprintf("%.2f×", rw.refNs/rw.oursNs)
 		}
-		name := strings.TrimPrefix(rw.key, "Benchmark")
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, o, x, ratio, allocs, strings.Join(rw.extra, ", "))
+		allocs := formatAllocs(rw.oursAllocs)
+		if rw.hasRef {
+			allocs += " / " + formatAllocs(rw.refAllocs)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", rowName(r, rw), o, x, ratio, allocs, strings.Join(rw.extra, ", "))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Times are medians of every repetition; speed-up is x/mod's median time over tlogkit's.")
+	fmt.Fprintln(w, "Rows with a [variant] are further tlogkit configurations measured beside the main one.")
+}
+
+// differingElement returns the element of refKey that differs from key.
+func differingElement(refKey, key string) string {
+	pa, pb := strings.Split(refKey, "/"), strings.Split(key, "/")
+	for i := range pa {
+		if i < len(pb) && pa[i] != pb[i] {
+			return pa[i]
+		}
+	}
+	return refKey
 }
