@@ -5,12 +5,16 @@
 //
 // Usage:
 //
-//	go run ./benchmarks/cmd/report [-count 5] [-benchtime 1s] [-bench regexp] [-in file]
+//	go run ./benchmarks/cmd/report [-count 5] [-benchtime 1s] [-bench regexp] [-pkgs "./benchmarks ./note"] [-in file [-procs N]]
 //
 // With -in it reads saved `go test -bench` output instead of running the
-// benchmarks. Benchmarks are paired by name: a sub-benchmark element
-// impl=tlogkit or impl=xmod marks the implementation; a benchmark with no
-// impl element counts as tlogkit's.
+// benchmarks. Benchmarks are paired by name: the sub-benchmark element
+// impl=xmod marks x/mod's result; impl=tlogkit, or no impl element, marks
+// tlogkit's; any other impl value (impl=tlogkit-warm, impl=memory, ...) is
+// a further tlogkit configuration and gets a row of its own, beside the
+// same x/mod result. An x/mod result whose name differs from tlogkit's in
+// exactly one element (cache=memory against cache=warm) is paired too, and
+// the x/mod cell names that element.
 package main
 
 import (
@@ -37,7 +41,7 @@ func run1(args []string, stdout, stderr io.Writer) error {
 	count := fs.Int("count", 5, "repetitions of each benchmark")
 	benchtime := fs.String("benchtime", "1s", "go test -benchtime")
 	bench := fs.String("bench", ".", "go test -bench regexp")
-	pkgs := fs.String("pkgs", "./benchmarks", "space-separated packages to benchmark")
+	pkgs := fs.String("pkgs", "./benchmarks ./note", "space-separated packages to benchmark")
 	in := fs.String("in", "", "read saved go test -bench output from this file instead of running")
 	procs := fs.Int("procs", 0, "with -in: the GOMAXPROCS the saved benchmarks ran with (default: inferred from the names)")
 	if err := fs.Parse(args); err != nil {

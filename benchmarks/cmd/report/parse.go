@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 // A result is one line of `go test -bench` output.
 type result struct {
+	pkg    string // the last element of the package's import path
 	name   string // the benchmark name as printed, with any -GOMAXPROCS suffix
 	key    string // name without the impl= element and the -GOMAXPROCS suffix
 	impl   string // the value of the impl= element, or "" if none
@@ -27,6 +29,7 @@ type run struct {
 	goVersion string
 	results   []result
 	procs     []int // the distinct GOMAXPROCS values of the results, sorted
+	pkgs      int   // the number of distinct packages
 }
 
 // parseOutput reads `go test -bench` output. Lines that are not benchmark
@@ -35,6 +38,8 @@ type run struct {
 // it is inferred from the names, see splitProcs).
 func parseOutput(r io.Reader, procs int) (*run, error) {
 	out := &run{}
+	pkg := ""
+	pkgs := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -46,6 +51,9 @@ func parseOutput(r io.Reader, procs int) (*run, error) {
 		case strings.HasPrefix(line, "goos: "):
 			out.goos = strings.TrimSpace(strings.TrimPrefix(line, "goos: "))
 			continue
+		case strings.HasPrefix(line, "pkg: "):
+			pkg = path.Base(strings.TrimSpace(strings.TrimPrefix(line, "pkg: ")))
+			continue
 		case strings.HasPrefix(line, "go version "):
 			if f := strings.Fields(line); len(f) >= 3 {
 				out.goVersion = f[2]
@@ -56,12 +64,15 @@ func parseOutput(r io.Reader, procs int) (*run, error) {
 			continue
 		}
 		if res, ok := parseLine(line); ok {
+			res.pkg = pkg
+			pkgs[pkg] = true
 			out.results = append(out.results, res)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	out.pkgs = len(pkgs)
 	splitProcs(out.results, procs)
 	seen := map[int]bool{}
 	for i := range out.results {

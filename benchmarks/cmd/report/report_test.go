@@ -77,6 +77,17 @@ func TestReportVariants(t *testing.T) {
 	require.Equal(t, 5, strings.Count(out, "\n| ")-1, out) // header + 5 rows
 }
 
+func TestPackages(t *testing.T) {
+	in := "pkg: example.com/m/benchmarks\nBenchmarkX/impl=tlogkit-2 10 1 ns/op\nBenchmarkX/impl=xmod-2 10 2 ns/op\n" +
+		"pkg: example.com/m/note\nBenchmarkX/impl=tlogkit-2 10 3 ns/op\nBenchmarkX/impl=xmod-2 10 9 ns/op\n"
+	r, err := parseOutput(strings.NewReader(in), 0)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	writeTable(&buf, r, buildRows(r), "Machine: test.")
+	require.Contains(t, buf.String(), "| benchmarks: X | 1 ns | 2 ns | 2.00× |")
+	require.Contains(t, buf.String(), "| note: X | 3 ns | 9 ns | 3.00× |")
+}
+
 func TestProcsSuffix(t *testing.T) {
 	// go test -cpu 1: no suffixes; a name that ends in -digits keeps them.
 	one := "BenchmarkA/delta=-5 10 1 ns/op\nBenchmarkB 10 1 ns/op\nBenchmarkC 10 1 ns/op\n"

@@ -15,6 +15,7 @@ const ref = "xmod"
 
 // A row is one operation of one tlogkit variant, with x/mod beside it.
 type row struct {
+	pkg        string
 	key        string // benchmark name without impl= and GOMAXPROCS
 	procs      int
 	variant    string // "" for the main implementation
@@ -35,6 +36,7 @@ type series struct {
 }
 
 type seriesID struct {
+	pkg   string
 	key   string
 	procs int
 	impl  string // "" for tlogkit's main implementation, ref for x/mod
@@ -54,7 +56,7 @@ func buildRows(r *run) []row {
 		if impl == "tlogkit" {
 			impl = ""
 		}
-		id := seriesID{res.key, res.procs, impl}
+		id := seriesID{res.pkg, res.key, res.procs, impl}
 		s := all[id]
 		if s == nil {
 			s = &series{metrics: map[string][]float64{}}
@@ -89,7 +91,7 @@ func buildRows(r *run) []row {
 			continue
 		}
 		s := all[id]
-		rw := row{key: id.key, procs: id.procs, variant: id.impl, oursAllocs: -1, refAllocs: -1}
+		rw := row{pkg: id.pkg, key: id.key, procs: id.procs, variant: id.impl, oursAllocs: -1, refAllocs: -1}
 		if len(s.ns) > 0 {
 			rw.hasOurs, rw.oursNs = true, median(s.ns)
 			rw.oursAllocs = medianOrNone(s.allocs)
@@ -113,7 +115,7 @@ func buildRows(r *run) []row {
 			continue
 		}
 		rs := all[rid]
-		rw := row{key: rid.key, procs: rid.procs, oursAllocs: -1, refAllocs: -1}
+		rw := row{pkg: rid.pkg, key: rid.key, procs: rid.procs, oursAllocs: -1, refAllocs: -1}
 		if len(rs.ns) > 0 {
 			rw.hasRef, rw.refNs = true, median(rs.ns)
 			rw.refAllocs = medianOrNone(rs.allocs)
@@ -125,13 +127,13 @@ func buildRows(r *run) []row {
 
 // pairRef finds x/mod's result for the operation of id.
 func pairRef(id seriesID, refs []seriesID, all map[seriesID]*series) (seriesID, bool) {
-	exact := seriesID{id.key, id.procs, ref}
+	exact := seriesID{id.pkg, id.key, id.procs, ref}
 	if _, ok := all[exact]; ok {
 		return exact, true
 	}
 	var found []seriesID
 	for _, rid := range refs {
-		if rid.procs == id.procs && differInOneElement(rid.key, id.key) {
+		if rid.pkg == id.pkg && rid.procs == id.procs && differInOneElement(rid.key, id.key) {
 			found = append(found, rid)
 		}
 	}
@@ -216,9 +218,12 @@ func formatNs(ns float64) string {
 }
 
 // rowName is the operation column: the name without "Benchmark", the
-// variant in brackets, and GOMAXPROCS when the run had several.
+// variant in brackets, the package when the run had several, and GOMAXPROCS when the run had several.
 func rowName(r *run, rw row) string {
 	name := strings.TrimPrefix(rw.key, "Benchmark")
+	if r.pkgs > 1 {
+		name = rw.pkg + ": " + name
+	}
 	if rw.variant != "" {
 		name += " [" + rw.variant + "]"
 	}
