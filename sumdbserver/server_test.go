@@ -3,9 +3,7 @@ package sumdbserver_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/memstore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
+	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
 )
 
 func fakeSource(calls *atomic.Int64) sumdbserver.Source {
@@ -172,7 +171,7 @@ func TestXModClient(t *testing.T) {
 	s, _ := newTestServer(t, sumdbserver.Config{Source: fakeSource(nil)})
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	ops := newClientOps(ts.URL, ts.Client())
+	ops := sumdbtest.NewClientOps(ts.URL, testVKey, ts.Client())
 	c := xsumdb.NewClient(ops)
 	for i := range 300 {
 		m := modName(i)
@@ -188,78 +187,9 @@ func TestXModClient(t *testing.T) {
 			c = xsumdb.NewClient(ops)
 		}
 	}
-	require.Empty(t, ops.security)
+	require.Empty(t, ops.SecurityErrors())
 	_, err := c.Lookup("missing.example/x", "v1.0.0")
 	require.Error(t, err)
-}
-
-// clientOps implements x/mod's sumdb.ClientOps over HTTP with in-memory
-// config and cache.
-type clientOps struct {
-	url      string
-	client   *http.Client
-	mu       sync.Mutex
-	config   map[string][]byte
-	cache    map[string][]byte
-	security []string
-}
-
-func newClientOps(url string, client *http.Client) *clientOps {
-	return &clientOps{url: url, client: client,
-		config: map[string][]byte{"key": []byte(testVKey)},
-		cache:  map[string][]byte{}}
-}
-
-func (c *clientOps) ReadRemote(path string) ([]byte, error) {
-	resp, err := c.client.Get(c.url + path)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return data, err
-}
-
-func (c *clientOps) ReadConfig(file string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.config[file], nil
-}
-
-func (c *clientOps) WriteConfig(file string, old, new []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !bytes.Equal(c.config[file], old) {
-		return xsumdb.ErrWriteConflict
-	}
-	c.config[file] = new
-	return nil
-}
-
-func (c *clientOps) ReadCache(file string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d, ok := c.cache[file]; ok {
-		return d, nil
-	}
-	return nil, errors.New("not cached")
-}
-
-func (c *clientOps) WriteCache(file string, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cache[file] = data
-}
-
-func (c *clientOps) Log(msg string) {}
-
-func (c *clientOps) SecurityError(msg string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.security = append(c.security, msg)
 }
 
 // TestHostilePaths runs malformed and hostile requests through the handler:

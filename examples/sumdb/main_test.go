@@ -206,11 +206,13 @@ func TestGoCommand(t *testing.T) {
 	// x/mod's client verifies the same lookups (and the tree it saw).
 	sumFile, err := os.ReadFile(filepath.Join(mod, "go.sum"))
 	require.NoError(t, err)
-	c := xsumdb.NewClient(newClientOps(t, "http://"+in.addr, m[1]))
+	ops := sumdbtest.NewClientOps("http://"+in.addr, m[1], nil)
+	c := xsumdb.NewClient(ops)
 	lines, err := c.Lookup("github.com/Some/Dep", "v0.1.0")
 	require.NoError(t, err)
 	require.Len(t, lines, 1)
 	require.Contains(t, string(sumFile), lines[0]+"\n")
+	require.Empty(t, ops.SecurityErrors())
 	// And so does our verifying client: both lines are in go.sum.
 	src, err := sumdbclient.NewHTTPSource("http://"+in.addr, nil)
 	require.NoError(t, err)
