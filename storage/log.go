@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,12 @@ type Options struct {
 	// Zero means 65536.
 	MaxBatchRecords int
 
+	// MaxPending caps the appends queued and not yet taken by the
+	// sequencer: an append beyond it (in AppendAsync, AppendBatch, ...)
+	// waits until the sequencer takes a batch. Zero means
+	// 4*MaxBatchRecords.
+	MaxPending int
+
 	// MaxBatchBytes caps the record bytes committed in one batch (a batch
 	// holds at least one record). Zero means 16 MiB.
 	MaxBatchBytes int
@@ -102,6 +109,9 @@ func (o *Options) setDefaults() error {
 	if o.MaxBatchRecords <= 0 {
 		o.MaxBatchRecords = 1 << 16
 	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 4 * o.MaxBatchRecords
+	}
 	if o.MaxBatchBytes <= 0 {
 		o.MaxBatchBytes = 16 << 20
 	}
@@ -136,6 +146,8 @@ type Log struct {
 	mu      sync.Mutex
 	pending *pendingBatch
 	queue   []*pendingBatch
+	queued  int           // requests in pending and queue
+	room    chan struct{} // closed (and replaced) when take lowers queued
 	stopErr error
 	closed  bool
 	wake    chan struct{}
@@ -168,6 +180,7 @@ type request struct {
 
 type pendingBatch struct {
 	reqs    []request
+	arena   []byte // holds the copies of keys and records
 	bytes   int
 	done    chan struct{}
 	err     error
@@ -203,6 +216,7 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		quit:       make(chan struct{}),
 		exited:     make(chan struct{}),
 		pending:    &pendingBatch{done: make(chan struct{})},
+		room:       make(chan struct{}),
 	}
 
 	signed, err := b.Get(ctx, keyCheckpoint)
@@ -391,10 +405,14 @@ func (l *Log) Checkpoint() ([]byte, tlog.Tree) {
 // and a signed checkpoint including it are durable and published.
 //
 // If ctx ends first, Append returns ctx's error, and the record may or may
-// not be appended. Append does not keep record after it returns. After a failed commit, Append returns an error wrapping
-// ErrStopped.
+// not be appended. Append does not keep record after it returns. After a
+// failed commit, Append returns an error wrapping ErrStopped.
+//
+// Append waits for one commit (one sync) per call; a caller with many
+// records gets far more of them through with [Log.AppendAsync] or
+// [Log.AppendBatch], which keep many records in flight.
 func (l *Log) Append(ctx context.Context, record []byte) (int64, error) {
-	i, _, err := l.append(ctx, nil, record)
+	i, _, err := l.AppendAsync(ctx, record).Wait(ctx)
 	return i, err
 }
 
@@ -404,28 +422,167 @@ func (l *Log) Append(ctx context.Context, record []byte) (int64, error) {
 // record. The key index is committed with the record, so this holds across
 // concurrent calls and across crashes. key must be non-empty.
 func (l *Log) AppendKeyed(ctx context.Context, key, record []byte) (index int64, existed bool, err error) {
-	if len(key) == 0 {
-		return 0, false, fmt.Errorf("%w: empty key", ErrInvalid)
-	}
-	return l.append(ctx, key, record)
+	return l.AppendKeyedAsync(ctx, key, record).Wait(ctx)
 }
 
-func (l *Log) append(ctx context.Context, key, record []byte) (int64, bool, error) {
+// AppendAsync queues record for appending and returns at once, without
+// waiting for the commit; the returned [Future]'s Wait gives its index once
+// the record and a signed checkpoint including it are durable and
+// published, exactly as [Log.Append] would have returned it. Records queued
+// by one goroutine get increasing indexes in the order of the calls.
+//
+// AppendAsync copies record, so the caller may reuse it at once. It blocks
+// only while [Options.MaxPending] appends are already queued and not yet
+// taken by the sequencer; if ctx ends while it blocks, the Future holds
+// ctx's error and the record is not appended. ctx has no effect once the
+// record is queued: a queued record is appended (or the log stops), whether
+// or not anyone waits for it. Errors (ErrInvalid, ErrClosed, ErrStopped)
+// are reported by the Future's Wait.
+func (l *Log) AppendAsync(ctx context.Context, record []byte) Future {
+	return l.enqueue(ctx, nil, record)
+}
+
+// AppendKeyedAsync is the asynchronous form of [Log.AppendKeyed], as
+// [Log.AppendAsync] is of [Log.Append]. Several appends of one key queued
+// together get the same index: the first of them is logged, the others
+// report existed.
+func (l *Log) AppendKeyedAsync(ctx context.Context, key, record []byte) Future {
+	if len(key) == 0 {
+		return Future{err: fmt.Errorf("%w: empty key", ErrInvalid)}
+	}
+	return l.enqueue(ctx, key, record)
+}
+
+// An Entry is one record for [Log.AppendBatch], with an optional key. A
+// nil Key appends the record unkeyed (as Append); a non-nil Key appends it
+// as AppendKeyed does, and must not be empty.
+type Entry struct {
+	Key, Record []byte
+}
+
+// AppendBatch queues all entries, in order, as AppendAsync and
+// AppendKeyedAsync would one by one, and returns their Futures (appended
+// to dst, which may be nil). It takes the log's lock once for all of them,
+// and the entries get increasing indexes in their order (usually
+// consecutive ones, within one commit, unless the batch limits
+// [Options.MaxBatchRecords] and [Options.MaxBatchBytes] split them).
+// An entry that is invalid fails alone, in its Future.
+func (l *Log) AppendBatch(ctx context.Context, entries []Entry, dst []Future) []Future {
+	dst = slices.Grow(dst, len(entries))
+	l.mu.Lock()
+	wake := false
+	for _, e := range entries {
+		if e.Key != nil && len(e.Key) == 0 {
+			dst = append(dst, Future{err: fmt.Errorf("%w: empty key", ErrInvalid)})
+			continue
+		}
+		f, w := l.enqueueLocked(ctx, e.Key, e.Record)
+		wake = wake || w
+		dst = append(dst, f)
+	}
+	l.mu.Unlock()
+	if wake {
+		l.wakeSequencer()
+	}
+	return dst
+}
+
+// A Future is the result of an asynchronous append ([Log.AppendAsync],
+// [Log.AppendKeyedAsync], [Log.AppendBatch]), available once the record is
+// durable and published. It is a small value that may be copied, and Wait
+// may be called any number of times, from any goroutines.
+type Future struct {
+	pb  *pendingBatch
+	pos int
+	err error
+}
+
+// Wait waits until the append is decided and returns what Append (or
+// AppendKeyed) would have: the record's index (and, for a keyed append,
+// whether the key already had a record, whose index it is), or the error
+// that failed it. If ctx ends first, Wait returns ctx's error; the append
+// goes on, and a later Wait gives its result.
+func (f Future) Wait(ctx context.Context) (index int64, existed bool, err error) {
+	if f.err != nil {
+		return 0, false, f.err
+	}
+	if f.pb == nil {
+		return 0, false, fmt.Errorf("%w: Wait on the zero Future", ErrInvalid)
+	}
+	select {
+	case <-f.pb.done:
+	default:
+		select {
+		case <-f.pb.done:
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+	}
+	if f.pb.err != nil {
+		return 0, false, f.pb.err
+	}
+	return f.pb.index[f.pos], f.pb.existed[f.pos], nil
+}
+
+// Done returns a channel that is closed once Wait would return without
+// blocking (for use in select).
+func (f Future) Done() <-chan struct{} {
+	if f.pb == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return f.pb.done
+}
+
+// enqueue queues one append and wakes the sequencer if needed.
+func (l *Log) enqueue(ctx context.Context, key, record []byte) Future {
+	l.mu.Lock()
+	f, wake := l.enqueueLocked(ctx, key, record)
+	l.mu.Unlock()
+	if wake {
+		l.wakeSequencer()
+	}
+	return f
+}
+
+func (l *Log) wakeSequencer() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueueLocked queues one append; l.mu is held (and may be released and
+// taken again while it waits for room). It reports whether the sequencer
+// must be woken.
+func (l *Log) enqueueLocked(ctx context.Context, key, record []byte) (_ Future, wake bool) {
 	if len(record) > l.opts.MaxRecordSize {
-		return 0, false, fmt.Errorf("%w: record of %d bytes > %d", ErrInvalid, len(record), l.opts.MaxRecordSize)
+		return Future{err: fmt.Errorf("%w: record of %d bytes > %d", ErrInvalid, len(record), l.opts.MaxRecordSize)}, false
 	}
 	if len(key) > l.opts.MaxKeySize {
-		return 0, false, fmt.Errorf("%w: key of %d bytes > %d", ErrInvalid, len(key), l.opts.MaxKeySize)
+		return Future{err: fmt.Errorf("%w: key of %d bytes > %d", ErrInvalid, len(key), l.opts.MaxKeySize)}, false
 	}
-	l.mu.Lock()
-	if l.closed {
+	for {
+		if l.closed {
+			return Future{err: ErrClosed}, false
+		}
+		if l.stopErr != nil {
+			return Future{err: l.stopErr}, false
+		}
+		if l.queued < l.opts.MaxPending {
+			break
+		}
+		// Too much queued: wait for the sequencer to take a batch.
+		room := l.room
 		l.mu.Unlock()
-		return 0, false, ErrClosed
-	}
-	if l.stopErr != nil {
-		err := l.stopErr
-		l.mu.Unlock()
-		return 0, false, err
+		select {
+		case <-room:
+			l.mu.Lock()
+		case <-ctx.Done():
+			l.mu.Lock()
+			return Future{err: ctx.Err()}, false
+		}
 	}
 	pb := l.pending
 	if len(pb.reqs) >= l.opts.MaxBatchRecords || (len(pb.reqs) > 0 && pb.bytes+len(record) > l.opts.MaxBatchBytes) {
@@ -434,47 +591,58 @@ func (l *Log) append(ctx context.Context, key, record []byte) (int64, bool, erro
 		l.pending = pb
 	}
 	pos := len(pb.reqs)
-	// Copies: the caller may reuse its buffers once Append returns, which
-	// it may do (on ctx's end) before the record is written.
-	pb.reqs = append(pb.reqs, request{key: bytes.Clone(key), record: bytes.Clone(record)})
+	// Copies, into the batch's arena: the caller may reuse its buffers as
+	// soon as the append is queued.
+	pb.reqs = append(pb.reqs, request{key: pb.clone(key), record: pb.clone(record)})
 	pb.bytes += len(record)
+	l.queued++
 	if l.lingerTarget > 0 && len(pb.reqs) >= l.lingerTarget {
 		l.lingerTarget = 0
 		close(l.full)
 	}
-	l.mu.Unlock()
-	if pos == 0 {
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
-	}
-	select {
-	case <-pb.done:
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
-	}
-	if pb.err != nil {
-		return 0, false, pb.err
-	}
-	return pb.index[pos], pb.existed[pos], nil
+	return Future{pb: pb, pos: pos}, pos == 0
 }
+
+// clone copies b (nil stays nil) into the batch's arena, which is
+// allocated in blocks so that small records cost no allocation each.
+func (pb *pendingBatch) clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) > cap(pb.arena)-len(pb.arena) {
+		if len(b) > arenaBlock/4 {
+			return bytes.Clone(b)
+		}
+		pb.arena = make([]byte, 0, arenaBlock)
+	}
+	n := len(pb.arena)
+	pb.arena = append(pb.arena, b...)
+	return pb.arena[n:len(pb.arena):len(pb.arena)]
+}
+
+const arenaBlock = 64 << 10
 
 // take removes the next batch to commit, or returns nil.
 func (l *Log) take() *pendingBatch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.queue) > 0 {
-		pb := l.queue[0]
+	var pb *pendingBatch
+	switch {
+	case len(l.queue) > 0:
+		pb = l.queue[0]
 		l.queue[0] = nil
 		l.queue = l.queue[1:]
-		return pb
-	}
-	if len(l.pending.reqs) == 0 {
+	case len(l.pending.reqs) > 0:
+		pb = l.pending
+		l.pending = &pendingBatch{done: make(chan struct{})}
+	default:
 		return nil
 	}
-	pb := l.pending
-	l.pending = &pendingBatch{done: make(chan struct{})}
+	if l.queued >= l.opts.MaxPending {
+		close(l.room)
+		l.room = make(chan struct{})
+	}
+	l.queued -= len(pb.reqs)
 	return pb
 }
 
@@ -586,6 +754,8 @@ func (l *Log) complete(f *flight) {
 		l.full = make(chan struct{}) // closed by append when the target is reached
 		l.mu.Unlock()
 	}
+	// Futures keep the batch: let the records go.
+	f.pb.reqs, f.pb.arena = nil, nil
 	f.pb.err = err
 	close(f.pb.done)
 }
