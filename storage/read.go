@@ -5,8 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"math/bits"
 
 	"github.com/tlogkit/tlogkit/internal/sha256x"
 	"github.com/tlogkit/tlogkit/tile"
@@ -33,11 +32,16 @@ func (l *Log) ReadTile(ctx context.Context, t tile.Tile) ([]byte, error) {
 	if t.N == count>>tileHeight {
 		return encodeHashes(make([]byte, 0, t.W*tlog.HashSize), s.rows[t.L][0][:t.W]), nil
 	}
-	ent, err := l.fullTile(ctx, t.L, t.N)
+	it, err := l.fullTile(ctx, s, t.L, t.N)
 	if err != nil {
 		return nil, err
 	}
-	return encodeHashes(make([]byte, 0, t.W*tlog.HashSize), ent.rows[0][:t.W]), nil
+	out := make([]byte, 0, t.W*tlog.HashSize)
+	for p := range t.W {
+		h := it.leaf(p)
+		out = append(out, h[:]...)
+	}
+	return out, nil
 }
 
 // ReadRecords returns records start, ..., start+n-1 of the published tree.
@@ -112,18 +116,21 @@ func (l *Log) checkRecords(ctx context.Context, s *snapshot, start int64, recs [
 	for i := 0; i < len(recs); {
 		idx := start + int64(i)
 		tileN, off := idx/tileWidth, int(idx%tileWidth)
-		var row []tlog.Hash
 		if tileN == s.tree.N/tileWidth {
-			row = s.rows[0][0]
-		} else {
-			ent, err := l.fullTile(ctx, 0, tileN)
-			if err != nil {
-				return err
+			row := s.rows[0][0]
+			for ; i < len(recs) && off < tileWidth; i, off = i+1, off+1 {
+				if off >= len(row) || leaves[i] != row[off] {
+					return fmt.Errorf("%w: record %d does not match its leaf hash", ErrCorrupt, start+int64(i))
+				}
 			}
-			row = ent.rows[0]
+			continue
+		}
+		it, err := l.fullTile(ctx, s, 0, tileN)
+		if err != nil {
+			return err
 		}
 		for ; i < len(recs) && off < tileWidth; i, off = i+1, off+1 {
-			if off >= len(row) || leaves[i] != row[off] {
+			if leaves[i] != it.leaf(off) {
 				return fmt.Errorf("%w: record %d does not match its leaf hash", ErrCorrupt, start+int64(i))
 			}
 		}
@@ -158,12 +165,19 @@ func (l *Log) Lookup(ctx context.Context, key []byte) (int64, error) {
 
 // ProveRecord returns the proof that record n is in the published tree of
 // size t (0 <= n < t <= latest published size), built from stored tiles.
+//
+// A proof reads at most one tile per tile level (three up to 2^24
+// records), each through the tile cache; the hash of the one span that
+// ends at the right edge of the latest tree, which would cost up to 62
+// node hashes, is kept once per published tree.
 func (l *Log) ProveRecord(ctx context.Context, t, n int64) (tlog.RecordProof, error) {
 	s := l.snap.Load()
 	if n < 0 || n >= t || t > s.tree.N {
 		return nil, fmt.Errorf("%w: ProveRecord(%d, %d) in a tree of size %d", ErrInvalid, t, n, s.tree.N)
 	}
-	return tlog.ProveRecord(t, n, l.hashReader(ctx, s))
+	var buf [64]span
+	spans := recordProofSpans(buf[:0], t, n)
+	return l.proveSpans(ctx, s, spans)
 }
 
 // ProveTree returns the proof that the published tree of size t contains
@@ -173,7 +187,9 @@ func (l *Log) ProveTree(ctx context.Context, t, n int64) (tlog.TreeProof, error)
 	if n < 1 || n > t || t > s.tree.N {
 		return nil, fmt.Errorf("%w: ProveTree(%d, %d) in a tree of size %d", ErrInvalid, t, n, s.tree.N)
 	}
-	return tlog.ProveTree(t, n, l.hashReader(ctx, s))
+	var buf [64]span
+	spans := treeProofSpans(buf[:0], t, n)
+	return l.proveSpans(ctx, s, spans)
 }
 
 // TreeHash returns the root hash of the published tree of size n.
@@ -185,72 +201,231 @@ func (l *Log) TreeHash(ctx context.Context, n int64) (tlog.Hash, error) {
 	return l.treeHash(ctx, s, n)
 }
 
+// treeHash returns the root hash of the tree of size n <= s.tree.N.
 func (l *Log) treeHash(ctx context.Context, s *snapshot, n int64) (tlog.Hash, error) {
 	if n == 0 {
 		return emptyTreeHash, nil
 	}
-	return tlog.TreeHash(n, l.hashReader(ctx, s))
+	var cur tileCursor
+	return l.spanHash(ctx, s, &cur, 0, n)
 }
 
-// hashReader reads the stored hashes of the tree of snapshot s.
-func (l *Log) hashReader(ctx context.Context, s *snapshot) tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		var (
-			lastL   = -1
-			lastN   int64
-			lastEnt *cachedTile
-		)
-		for i, idx := range indexes {
-			if idx < 0 {
-				return nil, fmt.Errorf("%w: stored hash index %d", ErrInvalid, idx)
-			}
-			level, k := tlog.SplitStoredHashIndex(idx)
-			if level >= 63 || k >= s.tree.N>>level {
-				return nil, fmt.Errorf("%w: stored hash %d/%d is not in the tree of size %d", ErrInvalid, level, k, s.tree.N)
-			}
-			L, r := level/tileHeight, level%tileHeight
-			tileN := k >> (tileHeight - r)
-			pos := k - tileN<<(tileHeight-r)
-			if tileN == s.tree.N>>(tileHeight*L)>>tileHeight {
-				row := s.rows[L][r]
-				if pos >= int64(len(row)) {
-					panic("storage: right edge lacks a complete hash")
-				}
-				out[i] = row[pos]
-				continue
-			}
-			if L != lastL || tileN != lastN {
-				ent, err := l.fullTile(ctx, L, tileN)
-				if err != nil {
-					return nil, err
-				}
-				lastL, lastN, lastEnt = L, tileN, ent
-			}
-			out[i] = lastEnt.row(r)[pos]
+// A span is a range of leaves [lo, hi) whose hash is one proof element.
+type span struct{ lo, hi int64 }
+
+// split returns the size of the left subtree of a tree of n > 1 leaves:
+// the largest power of two smaller than n (RFC 6962, section 2.1).
+func split(n int64) int64 {
+	return 1 << (bits.Len64(uint64(n-1)) - 1)
+}
+
+// recordProofSpans appends, bottom up, the leaf ranges whose hashes form
+// the inclusion proof of leaf n in a tree of t leaves (0 <= n < t): the
+// siblings on the path from the root down to n.
+func recordProofSpans(spans []span, t, n int64) []span {
+	var top [64]span
+	k := 0
+	for lo, hi := int64(0), t; hi-lo > 1; k++ {
+		mid := lo + split(hi-lo)
+		if n < mid {
+			top[k], hi = span{mid, hi}, mid
+		} else {
+			top[k], lo = span{lo, mid}, mid
 		}
-		return out, nil
-	})
+	}
+	for k > 0 {
+		k--
+		spans = append(spans, top[k])
+	}
+	return spans
 }
 
-// A cachedTile is a full hash tile with all of its rows.
-type cachedTile struct {
-	rows tileRows
+// treeProofSpans appends, bottom up, the leaf ranges whose hashes form the
+// consistency proof between trees of n and t leaves (0 < n <= t), as in
+// RFC 6962, section 2.1.2, and golang.org/x/mod/sumdb/tlog.
+func treeProofSpans(spans []span, t, n int64) []span {
+	var top [64]span
+	k := 0
+	lo, hi := int64(0), t
+	for ; n != hi; k++ {
+		mid := lo + split(hi-lo)
+		if n <= mid {
+			top[k], hi = span{mid, hi}, mid
+		} else {
+			top[k], lo = span{lo, mid}, mid
+		}
+	}
+	if lo != 0 {
+		spans = append(spans, span{lo, hi})
+	}
+	for k > 0 {
+		k--
+		spans = append(spans, top[k])
+	}
+	return spans
 }
 
-func (c *cachedTile) row(r int) []tlog.Hash { return c.rows[r] }
+// proveSpans returns the hashes of spans, read from the tree of snapshot s.
+func (l *Log) proveSpans(ctx context.Context, s *snapshot, spans []span) ([]tlog.Hash, error) {
+	proof := make([]tlog.Hash, len(spans))
+	var cur tileCursor
+	for i, sp := range spans {
+		h, err := l.spanHash(ctx, s, &cur, sp.lo, sp.hi)
+		if err != nil {
+			return nil, err
+		}
+		proof[i] = h
+	}
+	return proof, nil
+}
 
-// fullTile returns full hash tile L/n from the cache or the backend. A tile
-// read from the backend is authenticated before use: its root must equal
-// the hash at its position in the tile above (itself authenticated, or the
-// in-memory right edge, which Open checked against the signed checkpoint).
-func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error) {
+// A tileCursor remembers the full tile last used at each tile level, so
+// that the hashes of one proof that lie in one tile cost one cache lookup.
+type tileCursor [maxTileLevels]struct {
+	n  int64
+	it *tileItem
+}
+
+// spanHash returns the hash of leaves [lo, hi) (0 <= lo < hi <= s.tree.N).
+func (l *Log) spanHash(ctx context.Context, s *snapshot, cur *tileCursor, lo, hi int64) (tlog.Hash, error) {
+	size := hi - lo
+	if size&(size-1) == 0 && lo&(size-1) == 0 {
+		level := bits.TrailingZeros64(uint64(size))
+		return l.storedHash(ctx, s, cur, level, lo>>level)
+	}
+	if hi == s.tree.N {
+		r, err := l.rightHashes(ctx, s, cur)
+		if err != nil {
+			return tlog.Hash{}, err
+		}
+		for j := range r.n {
+			if r.lo[j] == lo {
+				return r.h[j], nil
+			}
+		}
+	}
+	// Fold the maximal complete subtrees of [lo, hi), right to left.
+	var hs [64]tlog.Hash
+	m := 0
+	for lo < hi {
+		level := subTreeLevel(lo, hi)
+		h, err := l.storedHash(ctx, s, cur, level, lo>>level)
+		if err != nil {
+			return tlog.Hash{}, err
+		}
+		hs[m] = h
+		m++
+		lo += 1 << level
+	}
+	return foldHashes(hs[:m]), nil
+}
+
+// subTreeLevel returns the level of the first maximal complete subtree of
+// leaves [lo, hi), lo < hi: the largest power of two that divides lo and
+// is at most hi-lo.
+func subTreeLevel(lo, hi int64) int {
+	level := bits.Len64(uint64(hi-lo)) - 1
+	if lo != 0 {
+		level = min(level, bits.TrailingZeros64(uint64(lo)))
+	}
+	return level
+}
+
+// foldHashes returns the hash of adjacent complete subtrees given left to
+// right (a tree's root from its maximal subtrees).
+func foldHashes(hs []tlog.Hash) tlog.Hash {
+	h := hs[len(hs)-1]
+	for i := len(hs) - 2; i >= 0; i-- {
+		h = sha256x.Node((*[32]byte)(&hs[i]), (*[32]byte)(&h))
+	}
+	return h
+}
+
+// rightHashes are the hashes of the spans [lo, N) of the tree of snapshot
+// s that are not complete subtrees: lo is the start of one of the maximal
+// complete subtrees of [0, N) (the last excepted; lo = 0 gives the tree
+// hash). Every inclusion or
+// consistency proof in the latest tree has at most one span of this kind,
+// whose hash would otherwise cost one node hash per 1 bit of N.
+type rightHashes struct {
+	s  *snapshot
+	n  int
+	lo [64]int64
+	h  [64]tlog.Hash
+}
+
+// rightHashes returns the right-edge span hashes of snapshot s, computing
+// them once per snapshot (concurrent first callers may both compute them).
+func (l *Log) rightHashes(ctx context.Context, s *snapshot, cur *tileCursor) (*rightHashes, error) {
+	if r := l.upperCache.right.Load(); r != nil && r.s == s {
+		return r, nil
+	}
+	r := &rightHashes{s: s}
+	var subs [64]tlog.Hash
+	var starts [64]int64
+	m := 0
+	for lo, N := int64(0), s.tree.N; lo < N; m++ {
+		level := subTreeLevel(lo, N)
+		h, err := l.storedHash(ctx, s, cur, level, lo>>level)
+		if err != nil {
+			return nil, err
+		}
+		subs[m], starts[m] = h, lo
+		lo += 1 << level
+	}
+	// Suffixes from the second-to-last subtree back to the first (the
+	// last alone is complete).
+	h := subs[m-1]
+	for j := m - 2; j >= 0; j-- {
+		h = sha256x.Node((*[32]byte)(&subs[j]), (*[32]byte)(&h))
+		r.lo[r.n], r.h[r.n] = starts[j], h
+		r.n++
+	}
+	l.upperCache.right.Store(r)
+	return r, nil
+}
+
+// storedHash returns stored hash k of tree level level, which must be in
+// the tree of snapshot s: from the in-memory right edge, or from the full
+// tile holding it (the one in cur if it is that tile).
+func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, level int, k int64) (tlog.Hash, error) {
+	if level >= 63 || k < 0 || k >= s.tree.N>>level {
+		return tlog.Hash{}, fmt.Errorf("%w: stored hash %d/%d is not in the tree of size %d", ErrInvalid, level, k, s.tree.N)
+	}
+	L, r := level/tileHeight, level%tileHeight
+	tileN := k >> (tileHeight - r)
+	pos := k & (tileWidth>>r - 1)
+	if tileN == s.tree.N>>(tileHeight*L)>>tileHeight {
+		row := s.rows[L][r]
+		if pos >= int64(len(row)) {
+			panic("storage: right edge lacks a complete hash")
+		}
+		return row[pos], nil
+	}
+	c := &cur[L]
+	if c.it == nil || c.n != tileN {
+		it, err := l.fullTile(ctx, s, L, tileN)
+		if err != nil {
+			return tlog.Hash{}, err
+		}
+		c.n, c.it = tileN, it
+	}
+	return c.it.hash(r, pos), nil
+}
+
+// fullTile returns full hash tile L/n of the tree of snapshot s from the
+// cache or the backend. A tile read from the backend is authenticated
+// before use: its root must equal the hash at its position in the tile
+// above (itself authenticated, or the in-memory right edge, which Open
+// checked against the signed checkpoint). Cached tiles were authenticated
+// when they were read.
+func (l *Log) fullTile(ctx context.Context, s *snapshot, L int, n int64) (*tileItem, error) {
 	cache := l.cache
 	if L > 0 {
 		cache = l.upperCache
 	}
-	if ent := cache.get(L, n); ent != nil {
-		return ent, nil
+	if it := cache.get(L, n); it != nil {
+		return it, nil
 	}
 	data, err := l.b.Get(ctx, tileKey(L, n))
 	if err != nil {
@@ -262,35 +437,20 @@ func (l *Log) fullTile(ctx context.Context, L int, n int64) (*cachedTile, error)
 	if len(data) != tileWidth*tlog.HashSize {
 		return nil, fmt.Errorf("%w: full tile %d/%d has %d bytes", ErrCorrupt, L, n, len(data))
 	}
-	var rows tileRows
-	buf := make([]tlog.Hash, 2*tileWidth-2)
-	off := 0
-	for r := range tileHeight {
-		w := tileWidth >> r
-		rows[r] = buf[off : off+w : off+w]
-		off += w
-	}
-	for i := range rows[0] {
-		copy(rows[0][i][:], data[i*tlog.HashSize:])
-	}
-	rows.fill()
-	root := tlog.NodeHash(rows[tileHeight-1][0], rows[tileHeight-1][1])
-	want, err := l.upperHash(ctx, L+1, n)
+	it, root := newTileItem(cacheKey(L, n), data)
+	want, err := l.upperHash(ctx, s, L+1, n)
 	if err != nil {
 		return nil, err
 	}
 	if root != want {
 		return nil, fmt.Errorf("%w: full tile %d/%d does not hash to its parent", ErrCorrupt, L, n)
 	}
-	ent := &cachedTile{rows: rows}
-	cache.put(L, n, ent)
-	return ent, nil
+	return cache.put(it), nil
 }
 
 // upperHash returns hash number k of tree level 8L (the root of full tile
 // L-1/k), from the right edge or a full tile of level L.
-func (l *Log) upperHash(ctx context.Context, L int, k int64) (tlog.Hash, error) {
-	s := l.snap.Load()
+func (l *Log) upperHash(ctx context.Context, s *snapshot, L int, k int64) (tlog.Hash, error) {
 	if L >= maxTileLevels || k >= s.tree.N>>(tileHeight*L) {
 		return tlog.Hash{}, fmt.Errorf("%w: hash %d of level %d is not in the tree", ErrCorrupt, k, tileHeight*L)
 	}
@@ -298,83 +458,9 @@ func (l *Log) upperHash(ctx context.Context, L int, k int64) (tlog.Hash, error) 
 	if tileN == s.tree.N>>(tileHeight*L)>>tileHeight {
 		return s.rows[L][0][pos], nil
 	}
-	ent, err := l.fullTile(ctx, L, tileN)
+	it, err := l.fullTile(ctx, s, L, tileN)
 	if err != nil {
 		return tlog.Hash{}, err
 	}
-	return ent.rows[0][pos], nil
-}
-
-// A tileCache is a bounded cache of full tiles, which never change, with
-// CLOCK eviction (an approximation of LRU): a hit takes only a read lock
-// and sets the entry's reference bit.
-type tileCache struct {
-	max   int
-	mu    sync.RWMutex
-	items map[tileID]*cacheItem
-	ring  []*cacheItem // the clock
-	hand  int
-}
-
-type tileID struct {
-	L int
-	N int64
-}
-
-type cacheItem struct {
-	id  tileID
-	ent *cachedTile
-	ref atomic.Bool
-}
-
-func newTileCache(max int) *tileCache {
-	return &tileCache{max: max, items: make(map[tileID]*cacheItem)}
-}
-
-func (c *tileCache) get(L int, n int64) *cachedTile {
-	if c.max <= 0 {
-		return nil
-	}
-	c.mu.RLock()
-	it, ok := c.items[tileID{L, n}]
-	c.mu.RUnlock()
-	if !ok {
-		return nil
-	}
-	if !it.ref.Load() {
-		it.ref.Store(true)
-	}
-	return it.ent
-}
-
-func (c *tileCache) put(L int, n int64, ent *cachedTile) {
-	if c.max <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id := tileID{L, n}
-	if _, ok := c.items[id]; ok {
-		return
-	}
-	it := &cacheItem{id: id, ent: ent}
-	c.items[id] = it
-	if len(c.ring) < c.max {
-		c.ring = append(c.ring, it)
-		return
-	}
-	// Advance the hand past referenced entries, clearing their bits, and
-	// replace the first unreferenced one.
-	for {
-		old := c.ring[c.hand]
-		if old.ref.Load() {
-			old.ref.Store(false)
-			c.hand = (c.hand + 1) % len(c.ring)
-			continue
-		}
-		delete(c.items, old.id)
-		c.ring[c.hand] = it
-		c.hand = (c.hand + 1) % len(c.ring)
-		return
-	}
+	return it.leaf(int(pos)), nil
 }
