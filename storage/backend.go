@@ -46,6 +46,19 @@ type Pipeliner interface {
 	CommitPipelined(ctx context.Context, b *Batch) (wait func() error, err error)
 }
 
+// A MultiGetter is a Backend that reads many keys at once faster than with
+// one Get each (for example with one iterator); the Log uses it to look up
+// the keys of a batch of keyed appends.
+//
+// GetMany returns one value per key: a copy of the value stored under
+// keys[i], or nil if there is none (an empty stored value is a non-nil
+// empty slice). keys must be in strictly increasing order. All values come
+// from one consistent state, as for Scan.
+type MultiGetter interface {
+	Backend
+	GetMany(ctx context.Context, keys [][]byte) ([][]byte, error)
+}
+
 // A Batch is a list of writes that a [Backend] applies atomically.
 // The zero Batch is empty and ready to use.
 type Batch struct {

@@ -785,36 +785,22 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 	oldN := e.n
 	pb.index = make([]int64, len(pb.reqs))
 	pb.existed = make([]bool, len(pb.reqs))
+	keys, err := l.lookupKeys(ctx, pb, oldN)
+	if err != nil {
+		f.err = err
+		return f
+	}
 	records := make([][]byte, 0, len(pb.reqs))
-	var keyed []int // positions of newly logged keyed requests
-	var seen map[string]int64
 	for i, r := range pb.reqs {
 		if r.key != nil {
-			if seen == nil {
-				seen = make(map[string]int64)
-			}
-			if idx, ok := seen[string(r.key)]; ok {
-				pb.index[i], pb.existed[i] = idx, true
+			if p := keys.first[i]; p != i {
+				// A later request for a key earlier in the batch.
+				pb.index[i], pb.existed[i] = pb.index[p], true
 				continue
 			}
-			v, err := l.b.Get(ctx, indexKey(r.key))
-			if err == nil {
-				idx, w := binary.Uvarint(v)
-				if w <= 0 || w != len(v) || idx >= uint64(oldN) {
-					f.err = l.stop(fmt.Errorf("%w: key index entry %q = %x", ErrCorrupt, r.key, v))
-					return f
-				}
-				seen[string(r.key)] = int64(idx)
-				pb.index[i], pb.existed[i] = int64(idx), true
+			if pb.existed[i] {
 				continue
 			}
-			if !errors.Is(err, ErrNotFound) {
-				// Nothing is written yet: fail this batch only.
-				f.err = fmt.Errorf("storage: reading key index: %w", err)
-				return f
-			}
-			seen[string(r.key)] = oldN + int64(len(records))
-			keyed = append(keyed, i)
 		}
 		pb.index[i] = oldN + int64(len(records))
 		records = append(records, r.record)
@@ -878,9 +864,14 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 		i += k
 	}
 
-	// Key index.
-	for _, i := range keyed {
-		batch.Set(indexKey(pb.reqs[i].key), binary.AppendUvarint(nil, uint64(pb.index[i])))
+	// Key index, in key order.
+	vals := make([]byte, 0, binary.MaxVarintLen64*len(keys.uniq))
+	for j, p := range keys.uniq {
+		if !pb.existed[p] {
+			n := len(vals)
+			vals = binary.AppendUvarint(vals, uint64(pb.index[p]))
+			batch.Set(keys.index[j], vals[n:len(vals):len(vals)])
+		}
 	}
 
 	// The new checkpoint.
@@ -902,6 +893,101 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 		f.err = l.stop(fmt.Errorf("storage: commit of records %d..%d: %w", oldN, newN-1, err))
 	}
 	return f
+}
+
+// batchKeys are the keys of a batch's keyed requests.
+type batchKeys struct {
+	// first[i] is the position of the first request in the batch with the
+	// key of keyed request i (i itself if it is the first).
+	first []int
+	// uniq are the positions of the first requests of each key, in key
+	// order, and index their key index keys.
+	uniq  []int
+	index [][]byte
+}
+
+// lookupKeys finds the keyed requests of pb whose key already has a record,
+// in the batch or in the key index, and sets their index and existed. It
+// reads the key index of all keys in one go, in key order (with one
+// iterator if the backend is a MultiGetter).
+func (l *Log) lookupKeys(ctx context.Context, pb *pendingBatch, oldN int64) (batchKeys, error) {
+	var keys batchKeys
+	var pos []int
+	size := 0
+	for i, r := range pb.reqs {
+		if r.key != nil {
+			pos = append(pos, i)
+			size += 1 + len(r.key)
+		}
+	}
+	if len(pos) == 0 {
+		return keys, nil
+	}
+	reqs := pb.reqs
+	slices.SortFunc(pos, func(a, b int) int {
+		if c := bytes.Compare(reqs[a].key, reqs[b].key); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	keys.first = make([]int, len(reqs))
+	buf := make([]byte, 0, size)
+	for j, p := range pos {
+		if j > 0 && bytes.Equal(reqs[pos[j-1]].key, reqs[p].key) {
+			keys.first[p] = keys.first[pos[j-1]]
+			continue
+		}
+		keys.first[p] = p
+		keys.uniq = append(keys.uniq, p)
+		n := len(buf)
+		buf = append(buf, prefixKey)
+		buf = append(buf, reqs[p].key...)
+		keys.index = append(keys.index, buf[n:len(buf):len(buf)])
+	}
+	vals, err := l.getMany(ctx, keys.index)
+	if err != nil {
+		// Nothing is written yet: fail this batch only.
+		return keys, fmt.Errorf("storage: reading key index: %w", err)
+	}
+	for j, p := range keys.uniq {
+		v := vals[j]
+		if v == nil {
+			continue
+		}
+		idx, w := binary.Uvarint(v)
+		if w <= 0 || w != len(v) || idx >= uint64(oldN) {
+			return keys, l.stop(fmt.Errorf("%w: key index entry %q = %x", ErrCorrupt, reqs[p].key, v))
+		}
+		pb.index[p], pb.existed[p] = int64(idx), true
+	}
+	return keys, nil
+}
+
+// getMany reads keys (in increasing order) from the backend: the value of
+// each, or nil if it is not stored.
+func (l *Log) getMany(ctx context.Context, keys [][]byte) ([][]byte, error) {
+	if m, ok := l.b.(MultiGetter); ok {
+		vals, err := m.GetMany(ctx, keys)
+		if err == nil && len(vals) != len(keys) {
+			err = fmt.Errorf("%w: GetMany returned %d values for %d keys", ErrCorrupt, len(vals), len(keys))
+		}
+		return vals, err
+	}
+	vals := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := l.b.Get(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		vals[i] = v
+	}
+	return vals, nil
 }
 
 // Close stops accepting appends (they fail with ErrClosed), commits those

@@ -28,7 +28,10 @@ type Options struct {
 	// vfs.NewCrashableMem() or an errorfs wrapper.
 	FS vfs.FS
 
-	// CacheSize is the size of Pebble's block cache. Zero means 32 MiB.
+	// CacheSize is the size of Pebble's block cache, as Pebble counts it:
+	// Pebble charges its memtables to it, so a cache no larger than the
+	// memtables caches nothing. Zero means 32 MiB for blocks plus room for
+	// the most memtables Pebble keeps (4 × MemTableSize).
 	CacheSize int64
 
 	// MemTableSize is the size of one memtable. Zero means 32 MiB; Pebble
@@ -86,11 +89,15 @@ func Open(dir string, o *Options) (*Store, error) {
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      o.Logger,
 	}
-	if po.CacheSize == 0 {
-		po.CacheSize = 32 << 20
-	}
 	if po.MemTableSize == 0 {
 		po.MemTableSize = 32 << 20
+	}
+	if po.CacheSize == 0 {
+		// Pebble charges its memtables to the block cache: without room
+		// for them, a cache no larger than the memtables holds no block at
+		// all, and every Get reads and checks its index and filter blocks
+		// from the file again (~10µs instead of well under 1µs).
+		po.CacheSize = 32<<20 + int64(po.MemTableStopWritesThreshold)*int64(po.MemTableSize)
 	}
 	if po.Logger == nil {
 		po.Logger = quietLogger{}
@@ -140,6 +147,52 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 	}
 	closer.Close()
 	return out, nil
+}
+
+// GetMany implements storage.MultiGetter with one Pebble iterator, which
+// reads a consistent snapshot and keeps the blocks it visits for the next
+// key: about 0.5µs a key instead of about 2µs for a Get.
+func (s *Store) GetMany(ctx context.Context, keys [][]byte) (_ [][]byte, err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	vals := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return vals, nil
+	}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
+			return nil, fmt.Errorf("pebblestore: GetMany: keys not in increasing order: %w", storage.ErrInvalid)
+		}
+	}
+	last := keys[len(keys)-1]
+	upper := append(append(make([]byte, 0, len(last)+1), last...), 0)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: keys[0], UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: get: %w", err)
+	}
+	defer func() {
+		if cerr := it.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("pebblestore: get: %w", cerr)
+		}
+	}()
+	for i, k := range keys {
+		// With the default comparer the whole key is the prefix, so this
+		// finds k itself or nothing, and consults the bloom filters.
+		if !it.SeekPrefixGE(k) || !bytes.Equal(it.Key(), k) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("pebblestore: get: %w", err)
+		}
+		vals[i] = append(make([]byte, 0, len(v)), v...)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("pebblestore: get: %w", err)
+	}
+	return vals, nil
 }
 
 // Scan implements storage.Backend with one Pebble iterator, which reads a

@@ -137,6 +137,7 @@ func testBackend(t *testing.T, open Opener) {
 		}
 	}
 	check(b)
+	checkGetMany(t, b)
 	// Get returns a copy.
 	v, _ := b.Get(ctx, []byte("a"))
 	v[0] = 'X'
@@ -152,6 +153,48 @@ func testBackend(t *testing.T, open Opener) {
 	b = mustOpen(t, open)
 	defer b.Close()
 	check(b) // durable across reopen
+}
+
+// checkGetMany checks a storage.MultiGetter against Get, on the store
+// testBackend wrote.
+func checkGetMany(t *testing.T, b storage.Backend) {
+	t.Helper()
+	m, ok := b.(storage.MultiGetter)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	keys := [][]byte{[]byte(""), []byte("a"), []byte("aa"), []byte("ab"), []byte("b"), []byte("b\x00"), []byte("b\x00\x00"), []byte("d"), []byte("e"), []byte("zz")}
+	for lo := range keys {
+		for hi := lo; hi <= len(keys); hi++ {
+			vals, err := m.GetMany(ctx, keys[lo:hi])
+			if err != nil || len(vals) != hi-lo {
+				t.Fatalf("GetMany(%q) = %d values, %v", keys[lo:hi], len(vals), err)
+			}
+			for i, k := range keys[lo:hi] {
+				v, err := b.Get(ctx, k)
+				if errors.Is(err, storage.ErrNotFound) {
+					v = nil
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(vals[i], v) || (vals[i] == nil) != (v == nil) {
+					t.Errorf("GetMany: %q = %q, Get gives %q", k, vals[i], v)
+				}
+			}
+		}
+	}
+	if vals, _ := m.GetMany(ctx, keys[:3]); vals[1] != nil {
+		vals[1][0] = 'X'
+		if v, _ := b.Get(ctx, []byte("a")); string(v) != "va" {
+			t.Errorf("modifying GetMany's result changed the store")
+		}
+	}
+	for _, bad := range [][][]byte{{[]byte("b"), []byte("a")}, {[]byte("a"), []byte("a")}} {
+		if _, err := m.GetMany(ctx, bad); err == nil {
+			t.Errorf("GetMany(%q) (not increasing) succeeded", bad)
+		}
+	}
 }
 
 func testLock(t *testing.T, open Opener) {
