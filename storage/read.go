@@ -266,15 +266,25 @@ func treeProofSpans(spans []span, t, n int64) []span {
 }
 
 // proveSpans returns the hashes of spans, read from the tree of snapshot s.
+// It first finds where each hash is (the tile lookups) and then copies
+// them in a tight loop, so that the CPU fetches the hashes from memory in
+// parallel rather than one after another.
 func (l *Log) proveSpans(ctx context.Context, s *snapshot, spans []span) ([]tlog.Hash, error) {
-	proof := make([]tlog.Hash, len(spans))
-	var cur tileCursor
+	var (
+		ptrs   [64]*tlog.Hash
+		folded [64]tlog.Hash
+		cur    tileCursor
+	)
 	for i, sp := range spans {
-		h, err := l.spanHash(ctx, s, &cur, sp.lo, sp.hi)
+		p, err := l.spanHashPtr(ctx, s, &cur, sp.lo, sp.hi, &folded[i])
 		if err != nil {
 			return nil, err
 		}
-		proof[i] = h
+		ptrs[i] = p
+	}
+	proof := make([]tlog.Hash, len(spans))
+	for i := range proof {
+		proof[i] = *ptrs[i]
 	}
 	return proof, nil
 }
@@ -288,6 +298,18 @@ type tileCursor [maxTileLevels]struct {
 
 // spanHash returns the hash of leaves [lo, hi) (0 <= lo < hi <= s.tree.N).
 func (l *Log) spanHash(ctx context.Context, s *snapshot, cur *tileCursor, lo, hi int64) (tlog.Hash, error) {
+	var buf tlog.Hash
+	p, err := l.spanHashPtr(ctx, s, cur, lo, hi, &buf)
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return *p, nil
+}
+
+// spanHashPtr returns where the hash of leaves [lo, hi) is (0 <= lo < hi
+// <= s.tree.N): in a cached tile, the right edge, the right-edge span
+// hashes, or buf, where it computes a hash that is stored nowhere.
+func (l *Log) spanHashPtr(ctx context.Context, s *snapshot, cur *tileCursor, lo, hi int64, buf *tlog.Hash) (*tlog.Hash, error) {
 	size := hi - lo
 	if size&(size-1) == 0 && lo&(size-1) == 0 {
 		level := bits.TrailingZeros64(uint64(size))
@@ -296,11 +318,11 @@ func (l *Log) spanHash(ctx context.Context, s *snapshot, cur *tileCursor, lo, hi
 	if hi == s.tree.N {
 		r, err := l.rightHashes(ctx, s, cur)
 		if err != nil {
-			return tlog.Hash{}, err
+			return nil, err
 		}
 		for j := range r.n {
 			if r.lo[j] == lo {
-				return r.h[j], nil
+				return &r.h[j], nil
 			}
 		}
 	}
@@ -309,15 +331,16 @@ func (l *Log) spanHash(ctx context.Context, s *snapshot, cur *tileCursor, lo, hi
 	m := 0
 	for lo < hi {
 		level := subTreeLevel(lo, hi)
-		h, err := l.storedHash(ctx, s, cur, level, lo>>level)
+		p, err := l.storedHash(ctx, s, cur, level, lo>>level)
 		if err != nil {
-			return tlog.Hash{}, err
+			return nil, err
 		}
-		hs[m] = h
+		hs[m] = *p
 		m++
 		lo += 1 << level
 	}
-	return foldHashes(hs[:m]), nil
+	*buf = foldHashes(hs[:m])
+	return buf, nil
 }
 
 // subTreeLevel returns the level of the first maximal complete subtree of
@@ -366,11 +389,11 @@ func (l *Log) rightHashes(ctx context.Context, s *snapshot, cur *tileCursor) (*r
 	m := 0
 	for lo, N := int64(0), s.tree.N; lo < N; m++ {
 		level := subTreeLevel(lo, N)
-		h, err := l.storedHash(ctx, s, cur, level, lo>>level)
+		p, err := l.storedHash(ctx, s, cur, level, lo>>level)
 		if err != nil {
 			return nil, err
 		}
-		subs[m], starts[m] = h, lo
+		subs[m], starts[m] = *p, lo
 		lo += 1 << level
 	}
 	// Suffixes from the second-to-last subtree back to the first (the
@@ -385,12 +408,13 @@ func (l *Log) rightHashes(ctx context.Context, s *snapshot, cur *tileCursor) (*r
 	return r, nil
 }
 
-// storedHash returns stored hash k of tree level level, which must be in
-// the tree of snapshot s: from the in-memory right edge, or from the full
-// tile holding it (the one in cur if it is that tile).
-func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, level int, k int64) (tlog.Hash, error) {
+// storedHash returns where stored hash k of tree level level is, which
+// must be in the tree of snapshot s: in the in-memory right edge, or in the
+// full tile holding it (the one in cur if it is that tile). It does not
+// read the hash itself.
+func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, level int, k int64) (*tlog.Hash, error) {
 	if level >= 63 || k < 0 || k >= s.tree.N>>level {
-		return tlog.Hash{}, fmt.Errorf("%w: stored hash %d/%d is not in the tree of size %d", ErrInvalid, level, k, s.tree.N)
+		return nil, fmt.Errorf("%w: stored hash %d/%d is not in the tree of size %d", ErrInvalid, level, k, s.tree.N)
 	}
 	L, r := level/tileHeight, level%tileHeight
 	tileN := k >> (tileHeight - r)
@@ -400,17 +424,17 @@ func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, leve
 		if pos >= int64(len(row)) {
 			panic("storage: right edge lacks a complete hash")
 		}
-		return row[pos], nil
+		return &row[pos], nil
 	}
 	c := &cur[L]
 	if c.it == nil || c.n != tileN {
 		it, err := l.fullTile(ctx, s, L, tileN)
 		if err != nil {
-			return tlog.Hash{}, err
+			return nil, err
 		}
 		c.n, c.it = tileN, it
 	}
-	return c.it.hash(r, pos), nil
+	return &c.it.h[tileIndex(r, pos)], nil
 }
 
 // fullTile returns full hash tile L/n of the tree of snapshot s from the

@@ -147,3 +147,17 @@ func TestTileCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	checkCache(t, c, 40)
 }
+
+// BenchmarkNewTileItem: building (hashing) a full tile read from the
+// backend, the CPU cost of every cold tile read.
+func BenchmarkNewTileItem(b *testing.B) {
+	data := make([]byte, tileWidth*tlog.HashSize)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		newTileItem(1, data)
+	}
+}
