@@ -573,8 +573,11 @@ func (l *Log) enqueueLocked(ctx context.Context, key, record []byte) (_ Future, 
 		if l.queued < l.opts.MaxPending {
 			break
 		}
-		// Too much queued: wait for the sequencer to take a batch.
+		// Too much queued: wait for the sequencer to take a batch (and
+		// make sure it knows there is one: AppendBatch wakes it only at
+		// the end).
 		room := l.room
+		l.wakeSequencer()
 		l.mu.Unlock()
 		select {
 		case <-room:
