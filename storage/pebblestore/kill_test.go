@@ -26,8 +26,10 @@ const childEnv = "TLOGKIT_STORAGE_KILL_CHILD"
 
 // TestKillChild is the child process of TestKill9: it appends to the log in
 // the directory named by $TLOGKIT_STORAGE_KILL_CHILD until it is killed,
-// printing "ack <index> <length> <hex record>" for each acknowledged record and
-// "tree <size> <hash>" for published trees.
+// from 32 goroutines calling Append and 8 keeping 16 records each in
+// flight with AppendAsync and AppendKeyedAsync (acknowledged when Wait
+// returns), printing "ack <index> <length> <hex record>" for each
+// acknowledged record and "tree <size> <hash>" for published trees.
 func TestKillChild(t *testing.T) {
 	dir := os.Getenv(childEnv)
 	if dir == "" {
@@ -47,6 +49,54 @@ func TestKillChild(t *testing.T) {
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
 	var wg sync.WaitGroup
+	ack := func(idx int64, rec []byte, i int) {
+		_, tree := l.Checkpoint()
+		mu.Lock()
+		fmt.Fprintf(out, "ack %d %d %x\n", idx, len(rec), rec)
+		if i%16 == 0 {
+			fmt.Fprintf(out, "tree %d %s\n", tree.N, tree.Hash)
+		}
+		out.Flush()
+		mu.Unlock()
+	}
+	// Asynchronous appenders: 16 records in flight each, acknowledged
+	// when Wait returns.
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(100+g)))
+			type sent struct {
+				f   storage.Future
+				rec []byte
+			}
+			var ring []sent
+			for i := 0; ; i++ {
+				rec := make([]byte, 40+rng.IntN(150))
+				for j := range rec {
+					rec[j] = byte(rng.Uint32())
+				}
+				var f storage.Future
+				if i%3 == 0 {
+					f = l.AppendKeyedAsync(ctx, rec[:8], rec)
+				} else {
+					f = l.AppendAsync(ctx, rec)
+				}
+				ring = append(ring, sent{f, rec})
+				if len(ring) < 16 {
+					continue
+				}
+				s := ring[0]
+				ring = ring[1:]
+				idx, existed, err := s.f.Wait(ctx)
+				if err != nil {
+					fmt.Println("error", err)
+					os.Exit(2)
+				}
+				if !existed {
+					ack(idx, s.rec, i)
+				}
+			}
+		})
+	}
 	for g := range 32 {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(g)))
@@ -60,14 +110,7 @@ func TestKillChild(t *testing.T) {
 					fmt.Println("error", err)
 					os.Exit(2)
 				}
-				_, tree := l.Checkpoint()
-				mu.Lock()
-				fmt.Fprintf(out, "ack %d %d %x\n", idx, len(rec), rec)
-				if i%16 == 0 {
-					fmt.Fprintf(out, "tree %d %s\n", tree.N, tree.Hash)
-				}
-				out.Flush()
-				mu.Unlock()
+				ack(idx, rec, i)
 			}
 		})
 	}
