@@ -839,10 +839,14 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 		tileN := idx / tileWidth
 		off := int(idx % tileWidth)
 		k := min(len(records)-i, tileWidth-off)
+		size := 0
+		for _, r := range records[i : i+k] {
+			size += 4 + len(r) // a length takes at most 4 bytes (MaxRecordSize <= 1<<24)
+		}
 		if off+k == tileWidth {
-			var val []byte
+			val := make([]byte, 0, len(l.data)+size)
 			if off > 0 {
-				val = append(make([]byte, 0, len(l.data)+k*(len(records[i])+2)), l.data...)
+				val = append(val, l.data...)
 			}
 			for _, r := range records[i : i+k] {
 				val = appendRecord(val, r)
@@ -855,7 +859,7 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 			}
 			l.data, l.dataOffs, l.dataN = l.data[:0], l.dataOffs[:0], 0
 		} else {
-			var val []byte
+			val := make([]byte, 0, size)
 			for _, r := range records[i : i+k] {
 				val = appendRecord(val, r)
 			}

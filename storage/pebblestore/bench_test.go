@@ -35,17 +35,25 @@ func (c *countingStore) CommitPipelined(ctx context.Context, b *storage.Batch) (
 // concurrent appenders, each waiting for its acknowledgment, for several
 // pipeline depths; it reports records/s, the p50/p99 time from Append to
 // acknowledgment, and the mean number of records per commit.
+//
+// With inflight=K, each of 64 appenders keeps K records in flight with
+// AppendAsync, and the latency is from AppendAsync to the return of Wait.
 func BenchmarkAppend(b *testing.B) {
-	for _, depth := range []int{1, 4} {
+	for _, depth := range []int{1, 2, 4} {
 		for _, appenders := range []int{64, 256} {
 			b.Run(fmt.Sprintf("depth=%d/appenders=%d", depth, appenders), func(b *testing.B) {
-				benchAppend(b, depth, appenders)
+				benchAppend(b, depth, appenders, 0)
+			})
+		}
+		for _, inflight := range []int{16, 64} {
+			b.Run(fmt.Sprintf("depth=%d/appenders=64/inflight=%d", depth, inflight), func(b *testing.B) {
+				benchAppend(b, depth, 64, inflight)
 			})
 		}
 	}
 }
 
-func benchAppend(b *testing.B, depth, appenders int) {
+func benchAppend(b *testing.B, depth, appenders, inflight int) {
 	ctx := context.Background()
 	st, err := pebblestore.Open(b.TempDir(), nil)
 	if err != nil {
@@ -70,6 +78,41 @@ func benchAppend(b *testing.B, depth, appenders int) {
 	for g := range appenders {
 		wg.Go(func() {
 			rec := make([]byte, 150)
+			if inflight > 0 {
+				type sent struct {
+					f  storage.Future
+					t0 time.Time
+				}
+				var ring []sent
+				wait := func() bool {
+					s := ring[0]
+					ring = ring[1:]
+					if _, _, err := s.f.Wait(ctx); err != nil {
+						b.Error(err)
+						return false
+					}
+					lat[g] = append(lat[g], time.Since(s.t0))
+					return true
+				}
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(b.N) {
+						break
+					}
+					binary.BigEndian.PutUint64(rec, uint64(i))
+					ring = append(ring, sent{t0: time.Now()})
+					ring[len(ring)-1].f = l.AppendAsync(ctx, rec)
+					if len(ring) == inflight && !wait() {
+						return
+					}
+				}
+				for len(ring) > 0 {
+					if !wait() {
+						return
+					}
+				}
+				return
+			}
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(b.N) {
