@@ -389,3 +389,41 @@ func TestReadTileMatchesXmod(t *testing.T) {
 		}
 	}
 }
+
+// TestColdProofReadsEachTileOnce: with no tile cache, a proof reads each
+// full tile it needs from the backend once, also the tile it reads to
+// authenticate another.
+func TestColdProofReadsEachTileOnce(t *testing.T) {
+	const n = 70000
+	st, x := buildLog(t, n)
+	ctx := context.Background()
+	st = cloneStore(t, st)
+	opts := storagetest.LogOptions(false)
+	opts.CacheTiles, opts.CacheUpperTiles = -1, -1
+	l, err := storage.Open(ctx, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var gets int
+	st.SetFault(func(op memstore.Op, seq int) memstore.Fault {
+		if op == memstore.OpGet {
+			gets++
+		}
+		return memstore.NoFault
+	})
+	for _, c := range []struct {
+		i    int64
+		want int // full tiles on the path: 0/i>>8 and, below 65536, 1/0
+	}{{12345, 2}, {65535, 2}, {65536 + 300, 1}, {n - 1, 0}} {
+		gets = 0
+		checkProofs(t, l, x, [][2]int64{{n, c.i}})
+		gets = 0
+		if _, err := l.ProveRecord(ctx, n, c.i); err != nil {
+			t.Fatal(err)
+		}
+		if gets != c.want {
+			t.Errorf("ProveRecord(%d, %d) read %d tiles, want %d", n, c.i, gets, c.want)
+		}
+	}
+}

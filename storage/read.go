@@ -32,7 +32,7 @@ func (l *Log) ReadTile(ctx context.Context, t tile.Tile) ([]byte, error) {
 	if t.N == count>>tileHeight {
 		return encodeHashes(make([]byte, 0, t.W*tlog.HashSize), s.rows[t.L][0][:t.W]), nil
 	}
-	it, err := l.fullTile(ctx, s, t.L, t.N)
+	it, err := l.fullTile(ctx, s, nil, t.L, t.N)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +113,7 @@ func (l *Log) ReadRecords(ctx context.Context, start, n int64) ([][]byte, error)
 func (l *Log) checkRecords(ctx context.Context, s *snapshot, start int64, recs [][]byte) error {
 	leaves := make([]tlog.Hash, len(recs))
 	sha256x.Leaves(asArrays(leaves), recs)
+	var cur tileCursor
 	for i := 0; i < len(recs); {
 		idx := start + int64(i)
 		tileN, off := idx/tileWidth, int(idx%tileWidth)
@@ -125,7 +126,7 @@ func (l *Log) checkRecords(ctx context.Context, s *snapshot, start int64, recs [
 			}
 			continue
 		}
-		it, err := l.fullTile(ctx, s, 0, tileN)
+		it, err := l.fullTile(ctx, s, &cur, 0, tileN)
 		if err != nil {
 			return err
 		}
@@ -426,15 +427,11 @@ func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, leve
 		}
 		return &row[pos], nil
 	}
-	c := &cur[L]
-	if c.it == nil || c.n != tileN {
-		it, err := l.fullTile(ctx, s, L, tileN)
-		if err != nil {
-			return nil, err
-		}
-		c.n, c.it = tileN, it
+	it, err := l.fullTile(ctx, s, cur, L, tileN)
+	if err != nil {
+		return nil, err
 	}
-	return &c.it.h[tileIndex(r, pos)], nil
+	return &it.h[tileIndex(r, pos)], nil
 }
 
 // fullTile returns full hash tile L/n of the tree of snapshot s from the
@@ -442,8 +439,26 @@ func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, leve
 // before use: its root must equal the hash at its position in the tile
 // above (itself authenticated, or the in-memory right edge, which Open
 // checked against the signed checkpoint). Cached tiles were authenticated
-// when they were read.
-func (l *Log) fullTile(ctx context.Context, s *snapshot, L int, n int64) (*tileItem, error) {
+// when they were read. If cur is not nil, fullTile first looks there, and
+// remembers there the tiles it returns or reads to authenticate, which the
+// same proof usually needs next (also when the caches are disabled).
+func (l *Log) fullTile(ctx context.Context, s *snapshot, cur *tileCursor, L int, n int64) (*tileItem, error) {
+	if cur != nil && cur[L].it != nil && cur[L].n == n {
+		return cur[L].it, nil
+	}
+	it, err := l.loadTile(ctx, s, cur, L, n)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil {
+		cur[L].n, cur[L].it = n, it
+	}
+	return it, nil
+}
+
+// loadTile returns full hash tile L/n from the cache, or reads and
+// authenticates it (see fullTile).
+func (l *Log) loadTile(ctx context.Context, s *snapshot, cur *tileCursor, L int, n int64) (*tileItem, error) {
 	cache := l.cache
 	if L > 0 {
 		cache = l.upperCache
@@ -462,7 +477,7 @@ func (l *Log) fullTile(ctx context.Context, s *snapshot, L int, n int64) (*tileI
 		return nil, fmt.Errorf("%w: full tile %d/%d has %d bytes", ErrCorrupt, L, n, len(data))
 	}
 	it, root := newTileItem(cacheKey(L, n), data)
-	want, err := l.upperHash(ctx, s, L+1, n)
+	want, err := l.upperHash(ctx, s, cur, L+1, n)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +489,7 @@ func (l *Log) fullTile(ctx context.Context, s *snapshot, L int, n int64) (*tileI
 
 // upperHash returns hash number k of tree level 8L (the root of full tile
 // L-1/k), from the right edge or a full tile of level L.
-func (l *Log) upperHash(ctx context.Context, s *snapshot, L int, k int64) (tlog.Hash, error) {
+func (l *Log) upperHash(ctx context.Context, s *snapshot, cur *tileCursor, L int, k int64) (tlog.Hash, error) {
 	if L >= maxTileLevels || k >= s.tree.N>>(tileHeight*L) {
 		return tlog.Hash{}, fmt.Errorf("%w: hash %d of level %d is not in the tree", ErrCorrupt, k, tileHeight*L)
 	}
@@ -482,7 +497,7 @@ func (l *Log) upperHash(ctx context.Context, s *snapshot, L int, k int64) (tlog.
 	if tileN == s.tree.N>>(tileHeight*L)>>tileHeight {
 		return s.rows[L][0][pos], nil
 	}
-	it, err := l.fullTile(ctx, s, L, tileN)
+	it, err := l.fullTile(ctx, s, cur, L, tileN)
 	if err != nil {
 		return tlog.Hash{}, err
 	}
