@@ -113,8 +113,12 @@
 // [Log.ProveRecord], [Log.ProveTree] and [Log.TreeHash] answer for any
 // published tree size: full tiles come from a bounded cache of immutable
 // tiles ([Options.CacheTiles]) or the backend, partial tiles from the
-// in-memory right edge. A proof needs a handful of tiles; all rows of a
-// cached tile are computed once.
+// in-memory right edge. A proof reads one tile per tile level (three up
+// to 2^24 records) and each of them once. A cached tile holds all of its
+// rows, computed when it is read and authenticated, in 16 KiB without
+// pointers; cache hits take no lock. The hash of the one proof element
+// that ends at the right edge of the latest tree is computed once per
+// published tree, so a warm proof computes no hash at all.
 //
 // Nothing read from the backend is trusted: a full tile is used only if
 // its root equals the hash above it (in an authenticated tile, or in the
