@@ -118,7 +118,7 @@
 // rows, computed when it is read and authenticated, in 16 KiB without
 // pointers; cache hits take no lock. The hash of the one proof element
 // that ends at the right edge of the latest tree is computed once per
-// published tree, so a warm proof computes no hash at all.
+// published tree, so a warm proof in the latest tree computes no hash.
 //
 // Nothing read from the backend is trusted: a full tile is used only if
 // its root equals the hash above it (in an authenticated tile, or in the
