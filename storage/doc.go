@@ -6,13 +6,13 @@
 //
 // # The promise
 //
-// An index returned by [Log.Append] (or a [Future]'s Wait) is never lost; nothing is served or
-// signed for state that is not durable; the log never publishes two
-// different trees of the same size, across crashes and restarts. Any
-// commit error the engine cannot prove harmless stops the log
-// (fail-stop): later appends fail with an error wrapping [ErrStopped],
-// while the published tree is still served. Reopening the store is the
-// recovery.
+// An index returned by [Log.Append] (or by a [Future]'s Wait) is never
+// lost; nothing is served or signed for state that is not durable; the
+// log never publishes two different trees of the same size, across
+// crashes and restarts. Any commit error the engine cannot prove harmless
+// stops the log (fail-stop): later appends fail with an error wrapping
+// [ErrStopped], while the published tree is still served. Reopening the
+// store is the recovery.
 //
 // # The write path
 //

@@ -428,8 +428,8 @@ func (l *Log) AppendKeyed(ctx context.Context, key, record []byte) (index int64,
 // AppendAsync queues record for appending and returns at once, without
 // waiting for the commit; the returned [Future]'s Wait gives its index once
 // the record and a signed checkpoint including it are durable and
-// published, exactly as [Log.Append] would have returned it. Records queued
-// by one goroutine get increasing indexes in the order of the calls.
+// published, exactly as [Log.Append] would have returned it. The records
+// that one goroutine queues are logged in the order of its calls.
 //
 // AppendAsync copies record, so the caller may reuse it at once. It blocks
 // only while [Options.MaxPending] appends are already queued and not yet
