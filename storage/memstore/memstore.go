@@ -44,10 +44,14 @@ const (
 
 // data is the "disk": it outlives Store handles.
 type data struct {
-	mu   sync.RWMutex
-	keys []string // sorted
-	vals map[string][]byte
-	open bool
+	mu sync.RWMutex
+	// keys is sorted; it may still list deleted keys (not in vals). New
+	// keys go to added, unsorted, and are merged into keys by the next
+	// Scan, so that a commit does not move every later key.
+	keys  []string
+	added []string
+	vals  map[string][]byte
+	open  bool
 
 	faultMu sync.Mutex
 	fault   func(op Op, seq int) Fault
@@ -141,15 +145,27 @@ func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value 
 	if s.fault(OpScan) != NoFault {
 		return fmt.Errorf("memstore: scan: %w", ErrInjected)
 	}
-	s.d.mu.RLock()
-	defer s.d.mu.RUnlock()
-	i, _ := slices.BinarySearch(s.d.keys, string(start))
-	for ; i < len(s.d.keys); i++ {
-		k := s.d.keys[i]
+	d := s.d
+	d.mu.RLock()
+	for len(d.added) > 0 {
+		d.mu.RUnlock()
+		d.mu.Lock()
+		d.merge()
+		d.mu.Unlock()
+		d.mu.RLock()
+	}
+	defer d.mu.RUnlock()
+	i, _ := slices.BinarySearch(d.keys, string(start))
+	for ; i < len(d.keys); i++ {
+		k := d.keys[i]
 		if end != nil && k >= string(end) {
 			break
 		}
-		if err := fn([]byte(k), s.d.vals[k]); err != nil {
+		v, ok := d.vals[k]
+		if !ok {
+			continue // deleted
+		}
+		if err := fn([]byte(k), v); err != nil {
 			return err
 		}
 	}
@@ -172,18 +188,14 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 	d.mu.Lock()
 	for _, op := range b.Ops() {
 		k := string(op.Key)
-		_, exists := d.vals[k]
 		if op.Delete {
-			if exists {
-				delete(d.vals, k)
-				i, _ := slices.BinarySearch(d.keys, k)
-				d.keys = slices.Delete(d.keys, i, i+1)
-			}
+			delete(d.vals, k)
 			continue
 		}
-		if !exists {
-			i, _ := slices.BinarySearch(d.keys, k)
-			d.keys = slices.Insert(d.keys, i, k)
+		if _, exists := d.vals[k]; !exists {
+			if _, listed := slices.BinarySearch(d.keys, k); !listed {
+				d.added = append(d.added, k)
+			}
 		}
 		d.vals[k] = bytes.Clone(op.Value)
 	}
@@ -192,6 +204,33 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 		return fmt.Errorf("memstore: commit (persisted): %w", ErrInjected)
 	}
 	return nil
+}
+
+// merge sorts the added keys into keys and drops deleted ones; d.mu is
+// held.
+func (d *data) merge() {
+	slices.Sort(d.added)
+	out := make([]string, 0, len(d.keys)+len(d.added))
+	i, j := 0, 0
+	for i < len(d.keys) || j < len(d.added) {
+		var k string
+		switch {
+		case j == len(d.added) || (i < len(d.keys) && d.keys[i] < d.added[j]):
+			k = d.keys[i]
+			i++
+		case i == len(d.keys) || d.added[j] < d.keys[i]:
+			k = d.added[j]
+			j++
+		default:
+			k = d.keys[i]
+			i++
+			j++
+		}
+		if _, ok := d.vals[k]; ok && (len(out) == 0 || out[len(out)-1] != k) {
+			out = append(out, k)
+		}
+	}
+	d.keys, d.added = out, nil
 }
 
 // Close implements storage.Backend. The data stays for Reopen.
