@@ -462,11 +462,13 @@ type Entry struct {
 
 // AppendBatch queues all entries, in order, as AppendAsync and
 // AppendKeyedAsync would one by one, and returns their Futures (appended
-// to dst, which may be nil). It takes the log's lock once for all of them,
-// and the entries get increasing indexes in their order (usually
-// consecutive ones, within one commit, unless the batch limits
-// [Options.MaxBatchRecords] and [Options.MaxBatchBytes] split them).
-// An entry that is invalid fails alone, in its Future.
+// to dst, which may be nil). It takes the log's lock once for all of
+// them, so the records it logs are consecutive in the log, in the order of
+// entries, unless it had to wait for room ([Options.MaxPending]), which
+// lets other appends in between; they are usually committed together,
+// unless [Options.MaxBatchRecords] or [Options.MaxBatchBytes] split them.
+// A keyed entry whose key already has a record gets that record's index,
+// with existed set. An entry that is invalid fails alone, in its Future.
 func (l *Log) AppendBatch(ctx context.Context, entries []Entry, dst []Future) []Future {
 	dst = slices.Grow(dst, len(entries))
 	l.mu.Lock()
