@@ -431,6 +431,11 @@ func (l *Log) storedHash(ctx context.Context, s *snapshot, cur *tileCursor, leve
 	if err != nil {
 		return nil, err
 	}
+	if it == nil {
+		// Never true; it spares the compiler's nil check, a load that
+		// would wait for the item's memory before the hashes are copied.
+		panic("storage: no tile")
+	}
 	return &it.h[tileIndex(r, pos)], nil
 }
 

@@ -24,9 +24,8 @@ import (
 //
 // Within each subtree, row j (0 <= j < 4) starts at 32-32>>j.
 type tileItem struct {
-	key uint64      // cacheKey(L, N); never changes
-	ref atomic.Bool // CLOCK reference bit
-	_   [64 - 8 - 4]byte
+	key uint64 // cacheKey(L, N); never changes
+	_   [64 - 8]byte
 	h   [2*tileWidth - 2]tlog.Hash
 }
 
@@ -71,12 +70,13 @@ func newTileItem(key uint64, data []byte) (*tileItem, tlog.Hash) {
 }
 
 // A tileCache is a bounded cache of full tiles, which never change, with
-// CLOCK eviction (an approximation of LRU). A hit takes no lock: the items
-// sit in an open-addressed (linear probing) table of atomic pointers, which
-// only put rewrites, under the mutex. A reader racing with a put may miss
-// an item that is being moved; it then reads and authenticates the tile
-// again, which costs time but never gives a wrong tile, since every item is
-// found by its own key.
+// CLOCK eviction (an approximation of LRU). A hit takes no lock and does
+// not touch the item's header: the items sit in an open-addressed (linear
+// probing) table whose slots hold the key, the reference bit and the item,
+// published with a sequence number (a seqlock), and only put rewrites
+// slots, under the mutex. A reader that sees a slot being rewritten takes
+// it as a miss, and then reads and authenticates the tile again, which
+// costs time but never gives a wrong tile.
 type tileCache struct {
 	max  int
 	tab  atomic.Pointer[slotTable]
@@ -93,15 +93,39 @@ type tileCache struct {
 // A slotTable is a power-of-two array of slots; at most half are in use.
 type slotTable struct {
 	shift uint // 64 - log2(len(slots))
-	slots []atomic.Pointer[tileItem]
+	slots []slot
+}
+
+// A slot holds an item (nil if free) and its key, valid when seq is even
+// and unchanged across the reads, and the item's CLOCK reference bit.
+type slot struct {
+	seq atomic.Uint32
+	ref atomic.Uint32
+	key atomic.Uint64
+	it  atomic.Pointer[tileItem]
+	_   [8]byte // one slot per half cache line
 }
 
 func newSlotTable(n int) *slotTable {
-	return &slotTable{shift: uint(64 - bits.TrailingZeros(uint(n))), slots: make([]atomic.Pointer[tileItem], n)}
+	return &slotTable{shift: uint(64 - bits.TrailingZeros(uint(n))), slots: make([]slot, n)}
 }
 
 // home returns the slot where the search for key starts (Fibonacci hashing).
 func (t *slotTable) home(key uint64) int { return int((key * 0x9E3779B97F4A7C15) >> t.shift) }
+
+// set rewrites slot i (it may be nil). The caller holds the cache's mutex.
+func (t *slotTable) set(i int, it *tileItem, ref uint32) {
+	sl := &t.slots[i]
+	sl.seq.Add(1)
+	var key uint64
+	if it != nil {
+		key = it.key
+	}
+	sl.it.Store(it)
+	sl.key.Store(key)
+	sl.ref.Store(ref)
+	sl.seq.Add(1)
+}
 
 func newTileCache(max int) *tileCache {
 	return &tileCache{max: max}
@@ -116,13 +140,16 @@ func (c *tileCache) get(L int, n int64) *tileItem {
 	key := cacheKey(L, n)
 	mask := len(t.slots) - 1
 	for i, probes := t.home(key), 0; probes < len(t.slots); i, probes = (i+1)&mask, probes+1 {
-		it := t.slots[i].Load()
-		if it == nil {
+		sl := &t.slots[i]
+		seq := sl.seq.Load()
+		it := sl.it.Load()
+		k := sl.key.Load()
+		if seq&1 != 0 || sl.seq.Load() != seq || it == nil {
 			return nil
 		}
-		if it.key == key {
-			if !it.ref.Load() {
-				it.ref.Store(true)
+		if k == key {
+			if sl.ref.Load() == 0 {
+				sl.ref.Store(1)
 			}
 			return it
 		}
@@ -142,7 +169,7 @@ func (c *tileCache) put(it *tileItem) *tileItem {
 	t := c.tab.Load()
 	if t != nil {
 		if i := t.find(it.key); i >= 0 {
-			return t.slots[i].Load()
+			return t.slots[i].it.Load()
 		}
 	}
 	if len(c.ring) < c.max {
@@ -150,22 +177,23 @@ func (c *tileCache) put(it *tileItem) *tileItem {
 			t = c.grow(t)
 		}
 		c.ring = append(c.ring, it)
-		t.insert(it)
+		t.insert(it, 0)
 		return it
 	}
 	// Advance the hand past referenced items, clearing their bits, and
 	// replace the first unreferenced one.
 	for {
 		old := c.ring[c.hand]
-		if old.ref.Load() {
-			old.ref.Store(false)
+		i := t.find(old.key)
+		if sl := &t.slots[i]; sl.ref.Load() != 0 {
+			sl.ref.Store(0)
 			c.hand = (c.hand + 1) % len(c.ring)
 			continue
 		}
-		t.remove(t.find(old.key))
+		t.remove(i)
 		c.ring[c.hand] = it
 		c.hand = (c.hand + 1) % len(c.ring)
-		t.insert(it)
+		t.insert(it, 0)
 		return it
 	}
 }
@@ -179,17 +207,21 @@ func (c *tileCache) grow(t *slotTable) *slotTable {
 	}
 	nt := newSlotTable(n)
 	for _, it := range c.ring {
-		nt.insert(it)
+		var ref uint32
+		if t != nil {
+			ref = t.slots[t.find(it.key)].ref.Load()
+		}
+		nt.insert(it, ref)
 	}
 	c.tab.Store(nt)
 	return nt
 }
 
-// find returns the slot of key, or -1.
+// find returns the slot of key, or -1. The caller holds the cache's mutex.
 func (t *slotTable) find(key uint64) int {
 	mask := len(t.slots) - 1
 	for i := t.home(key); ; i = (i + 1) & mask {
-		it := t.slots[i].Load()
+		it := t.slots[i].it.Load()
 		if it == nil {
 			return -1
 		}
@@ -200,33 +232,33 @@ func (t *slotTable) find(key uint64) int {
 }
 
 // insert puts it in the first free slot from its home. The table must have
-// a free slot and must not hold it.key.
-func (t *slotTable) insert(it *tileItem) {
+// a free slot and must not hold it.key. The caller holds the cache's mutex.
+func (t *slotTable) insert(it *tileItem, ref uint32) {
 	mask := len(t.slots) - 1
 	i := t.home(it.key)
-	for t.slots[i].Load() != nil {
+	for t.slots[i].it.Load() != nil {
 		i = (i + 1) & mask
 	}
-	t.slots[i].Store(it)
+	t.set(i, it, ref)
 }
 
 // remove empties slot i, moving later items of the probe run back so that
 // every remaining item stays reachable from its home (backward-shift
 // deletion). A moved item is stored in its new slot before its old slot is
 // reused, so a concurrent get finds it unless it passes both slots at the
-// wrong moments, which is only a miss.
+// wrong moments, which is only a miss. The caller holds the cache's mutex.
 func (t *slotTable) remove(i int) {
 	mask := len(t.slots) - 1
 	for j := i; ; {
 		j = (j + 1) & mask
-		it := t.slots[j].Load()
+		it := t.slots[j].it.Load()
 		if it == nil {
-			t.slots[i].Store(nil)
+			t.set(i, nil, 0)
 			return
 		}
 		// it may move to i if its home is not in the cyclic range (i, j].
 		if h := t.home(it.key); (j-h)&mask >= (j-i)&mask {
-			t.slots[i].Store(it)
+			t.set(i, it, t.slots[j].ref.Load())
 			i = j
 		}
 	}

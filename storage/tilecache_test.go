@@ -69,8 +69,11 @@ func checkCache(t *testing.T, c *tileCache, universe int) {
 	}
 	used := 0
 	for i := range c.tab.Load().slots {
-		if it := c.tab.Load().slots[i].Load(); it != nil {
+		if it := c.tab.Load().slots[i].it.Load(); it != nil {
 			used++
+			if k := c.tab.Load().slots[i].key.Load(); k != it.key {
+				t.Fatalf("slot %d has key %d for tile key %d", i, k, it.key)
+			}
 			if in[it.key] != it {
 				t.Fatalf("slot %d holds tile key %d, not in the ring", i, it.key)
 			}
