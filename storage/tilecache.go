@@ -16,8 +16,9 @@ import (
 //
 // The hashes are laid out in subtrees of height 4, so that the 8 siblings
 // on a leaf's path to the tile root lie in two runs of 960 bytes instead of
-// eight rows 16 KiB apart (fewer pages, hence fewer TLB misses, on a cache
-// far larger than the CPU's):
+// eight rows 16 KiB apart (fewer pages touched, on a cache far larger than
+// the CPU's; measured, warm proofs at 10^7 records are only a few per cent
+// faster than with the rows in order):
 //
 //	h[0:30]           rows 4..7 (16+8+4+2 hashes), the top subtree
 //	h[30+30b:60+30b]  rows 0..3 of leaves 16b..16b+15 (16+8+4+2), b = 0..15
