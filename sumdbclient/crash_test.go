@@ -50,14 +50,20 @@ func TestStateSurvivesKill(t *testing.T) {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), "SUMDBCLIENT_CRASH_CHILD="+dir)
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(20+i*7%40) * time.Millisecond)
+		// Kill at a varying moment after the child has begun writing: a
+		// slow start (the race detector, a loaded machine) must not turn
+		// the test into one that never kills a writer.
+		state := filepath.Join(dir, "state", "latest")
+		for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(state); err == nil {
+				break
+			}
+		}
+		time.Sleep(time.Duration(i*7%40) * time.Millisecond)
 		require.NoError(t, cmd.Process.Kill())
 		cmd.Wait()
-		got, err := os.ReadFile(filepath.Join(dir, "state", "latest"))
-		if os.IsNotExist(err) {
-			continue // killed before the first rename
-		}
-		require.NoError(t, err)
+		got, err := os.ReadFile(state)
+		require.NoError(t, err, "the child wrote no state in 30s")
 		require.True(t, bytes.Equal(got, a) || bytes.Equal(got, b), "state file after kill: %q", got)
 		seen[string(got)] = true
 		src, _ := NewHTTPSource(url, nil)
