@@ -62,11 +62,11 @@
 // it authenticated, in expanded form (all the hashes inside the tile), in a
 // bounded cache, so a warm proof costs about what a proof from an
 // in-memory array of all the stored hashes costs, in
-// BenchmarkProveRecordTiles in ../benchmarks (2 shared, busy cores): 1.2-1.5x
-// when the hashes are in the CPU cache; for records spread over a
-// million-record log, where every read misses the cache, 1.5-1.9x for a
-// proof and its check and 1.7-3x for the proof alone (a tile is reached
-// through a map and a pointer where the array is indexed directly). x/mod's
+// BenchmarkProveRecordTiles in ../benchmarks (2 shared, busy cores): about
+// 1.5x when the hashes are in the CPU cache; for records spread over a
+// million-record log, where every read misses the cache, 1.7-1.8x for a
+// proof and its check and 1.9-2.0x for the proof alone (a tile is reached
+// through a map lookup where the array is indexed directly). x/mod's
 // TileHashReader, which fetches and hashes the tiles again on every call,
 // costs about 100x.
 //
