@@ -340,3 +340,88 @@ func BenchmarkServerFirstLookup(b *testing.B) {
 		run(b, xsumdb.NewServer(ts))
 	})
 }
+
+// BenchmarkServerHandler is BenchmarkServerLookup and BenchmarkServerTile
+// without the network: requests go straight to each server's ServeHTTP
+// with a ResponseWriter that only counts bytes, so what is measured is the
+// handler's own work (finding, framing and writing the response), not
+// net/http's connection handling and the loopback system calls that
+// dominate the loopback benchmarks.
+func BenchmarkServerHandler(b *testing.B) {
+	ours, xmod, _ := srvServers(b, srvRecords)
+	kinds := []struct {
+		name  string
+		paths []string
+	}{{name: "lookup"}, {name: "hash"}, {name: "data"}}
+	for i := range srvRecords {
+		kinds[0].paths = append(kinds[0].paths, srvLookupPath(srvModule(i)))
+	}
+	for _, t := range xtlog.NewTiles(8, 0, srvRecords) {
+		kinds[1].paths = append(kinds[1].paths, "/"+t.Path())
+		if t.L == 0 {
+			t.L = -1
+			kinds[2].paths = append(kinds[2].paths, "/"+t.Path())
+		}
+	}
+	for _, k := range kinds {
+		for _, impl := range []struct {
+			name string
+			srv  *httptest.Server
+		}{{"tlogkit", ours}, {"xmod", xmod}} {
+			b.Run("kind="+k.name+"/impl="+impl.name, func(b *testing.B) {
+				srvServe(b, impl.srv.Config.Handler, k.paths)
+			})
+		}
+	}
+}
+
+// countingWriter is an http.ResponseWriter that keeps the status and
+// counts the body bytes.
+type countingWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *countingWriter) Header() http.Header { return w.h }
+func (w *countingWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// srvServe runs parallel workers that call h.ServeHTTP for paths[i], for
+// pseudo-random i, and reports requests per second. Each worker builds its
+// own requests beforehand.
+func srvServe(b *testing.B, h http.Handler, paths []string) {
+	var seed atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		reqs := make([]*http.Request, len(paths))
+		for i, p := range paths {
+			reqs[i] = httptest.NewRequest("GET", p, nil)
+		}
+		w := &countingWriter{h: make(http.Header)}
+		x := seed.Add(0x9e3779b97f4a7c15) | 1
+		for pb.Next() {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			clear(w.h)
+			w.status, w.n = 0, 0
+			h.ServeHTTP(w, reqs[x%uint64(len(reqs))])
+			if w.status != http.StatusOK || w.n == 0 {
+				b.Fatalf("status %d, %d bytes", w.status, w.n)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
+}
