@@ -16,7 +16,7 @@ import (
 
 const (
 	sumDBKey  = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
-	sumDBData = "../../shared/testdata/sum.golang.org"
+	sumDBData = "../testdata/sum.golang.org"
 )
 
 // sumDBNote is a signed tree head from the real data.

@@ -11,7 +11,7 @@ import (
 // command caches it, verifying everything against the database's key.
 func Example() {
 	c, err := sumdbclient.New(sumdbclient.Options{
-		Source:      sumdbclient.NewDirSource("../../shared/testdata/sum.golang.org"),
+		Source:      sumdbclient.NewDirSource("../testdata/sum.golang.org"),
 		VerifierKey: "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8",
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 // The real sum.golang.org data, as the go command cached it.
 const (
-	realDir  = "../../shared/testdata/sum.golang.org"
+	realDir  = "../testdata/sum.golang.org"
 	realVkey = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
 )
 

@@ -14,10 +14,10 @@ import (
 	xtlog "golang.org/x/mod/sumdb/tlog"
 )
 
-// The real data of sum.golang.org lives beside the repository: CI checks
-// out ../shared next to it. The tests fail, not skip, without it.
+// The real data of sum.golang.org is kept in the repository's testdata
+// (see testdata/README.md). The tests fail, not skip, without it.
 const (
-	sumdbDir = "../../shared/testdata/sum.golang.org"
+	sumdbDir = "../testdata/sum.golang.org"
 	sumdbKey = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
 )
 
@@ -25,7 +25,7 @@ func readSumdb(t *testing.T, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(sumdbDir, filepath.FromSlash(name)))
 	if err != nil {
-		t.Fatalf("real sum.golang.org data missing (want ../shared beside the repository): %v", err)
+		t.Fatalf("real sum.golang.org data missing (want testdata/sum.golang.org in the repository): %v", err)
 	}
 	return data
 }

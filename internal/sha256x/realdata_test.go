@@ -10,9 +10,9 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// realData is the captured sum.golang.org data shared by the project
-// (../shared/testdata beside the repository).
-var realData = filepath.Join("..", "..", "..", "shared", "testdata", "sum.golang.org")
+// realData is the captured sum.golang.org data kept in the repository's
+// testdata.
+var realData = filepath.Join("..", "..", "testdata", "sum.golang.org")
 
 // TestRealSumdbData checks Leaves against the record hashes that
 // sum.golang.org published in its level-0 tiles, and Nodes against its
@@ -20,7 +20,7 @@ var realData = filepath.Join("..", "..", "..", "shared", "testdata", "sum.golang
 // hash stored for it one level up.
 func TestRealSumdbData(t *testing.T) {
 	if _, err := os.Stat(realData); err != nil {
-		t.Skipf("no shared test data: %v", err)
+		t.Fatalf("real sum.golang.org data missing: %v", err)
 	}
 	readTile := func(tile tlog.Tile) []byte {
 		b, err := os.ReadFile(filepath.Join(realData, filepath.FromSlash(tile.Path())))
@@ -58,7 +58,7 @@ func TestRealSumdbData(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(records) == 0 {
-		t.Fatal("no lookups in the shared test data")
+		t.Fatal("no lookups in the real test data")
 	}
 	checkedLeaves := 0
 	for _, im := range impls() {
