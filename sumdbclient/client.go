@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/tlogkit/tlogkit/internal/modcheck"
 	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
@@ -399,6 +400,11 @@ func (c *Client) Lookup(ctx context.Context, mod, version string) ([]string, err
 
 func (c *Client) lookup(ctx context.Context, mod, version string) ([]string, error) {
 	base, goMod := strings.CutSuffix(version, "/go.mod")
+	// Only what a checksum database can hold is asked for: the go
+	// command's canonical versions, "+incompatible" included.
+	if err := modcheck.Check(mod, base); err != nil {
+		return nil, fmt.Errorf("sumdbclient: %w", err)
+	}
 	epath, err := module.EscapePath(mod)
 	if err != nil {
 		return nil, fmt.Errorf("sumdbclient: %w", err)

@@ -66,6 +66,27 @@ func TestLookupAgreesWithXMod(t *testing.T) {
 	want, err := xmodLookup(xc, "example.com/BigCo/Mod", "v1.0.0-RC1")
 	require.NoError(t, err)
 	require.Equal(t, want, got)
+	// +incompatible versions, as the go command asks for them, with their
+	// go.mod line alone too.
+	l.addText(t, "github.com/Azure/azure-sdk-for-go@v68.0.0+incompatible",
+		goSumRecord("github.com/Azure/azure-sdk-for-go", "v68.0.0+incompatible", ""))
+	srv.set(func(s *testServer) { s.n = 1002 })
+	got, err = c.Lookup(ctx, "github.com/Azure/azure-sdk-for-go", "v68.0.0+incompatible")
+	require.NoError(t, err)
+	require.Equal(t, strings.Split(strings.TrimSpace(string(l.texts[1001])), "\n"), got)
+	want, err = xmodLookup(xc, "github.com/Azure/azure-sdk-for-go", "v68.0.0+incompatible")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	gm, err := c.Lookup(ctx, "github.com/Azure/azure-sdk-for-go", "v68.0.0+incompatible/go.mod")
+	require.NoError(t, err)
+	require.Equal(t, got[1:], gm)
+	// What no checksum database holds is refused before any request.
+	before := len(srv.reqs)
+	for _, v := range []string{"v1.0", "v1.0.0+build", "v1.0.0+incompatible", "v2.0.0", "latest"} {
+		_, err = c.Lookup(ctx, "example.com/m1", v)
+		require.ErrorContains(t, err, "invalid version", v)
+	}
+	require.Equal(t, before, len(srv.reqs), "no request for an invalid version")
 	_, err = c.Lookup(ctx, "example.com/nope", "v1.0.0")
 	require.ErrorIs(t, err, ErrNotFound)
 	_, err = c.Lookup(ctx, "example.com/m1", "v1.0.1")
@@ -74,7 +95,7 @@ func TestLookupAgreesWithXMod(t *testing.T) {
 	require.Error(t, err)
 	_, err = c.Lookup(ctx, "example.com/m1", "v1.0.0\n")
 	require.Error(t, err)
-	require.Equal(t, int64(1001), c.Latest().Tree.N)
+	require.Equal(t, int64(1002), c.Latest().Tree.N)
 }
 
 // hostile runs a lookup against a misbehaving server after the client

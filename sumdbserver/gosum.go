@@ -15,6 +15,8 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
+
+	"github.com/tlogkit/tlogkit/internal/modcheck"
 )
 
 // A Source computes the go.sum record of a module version that the log does
@@ -84,7 +86,7 @@ func NewProxy(base string) (*Proxy, error) {
 
 // GoSum downloads m's .mod and .zip and returns its go.sum record.
 func (p *Proxy) GoSum(ctx context.Context, m module.Version) ([]byte, error) {
-	if err := module.Check(m.Path, m.Version); err != nil {
+	if err := modcheck.Check(m.Path, m.Version); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
 	}
 	escPath, err := module.EscapePath(m.Path)

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 
+	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
 )
@@ -25,20 +25,28 @@ func TestProxySource(t *testing.T) {
 		{Path: "github.com/Upper/Mod", Version: "v0.1.0-Beta"},
 		{Path: "example.com/hello/v2", Version: "v2.3.4"},
 		{Path: "example.com/old", Version: "v3.0.0+incompatible"},
+		// +incompatible versions as the go command names them: no go.mod
+		// in the zip, a synthesized .mod.
+		{Path: "github.com/docker/docker", Version: "v24.0.7+incompatible"},
+		{Path: "github.com/Azure/azure-sdk-for-go", Version: "v68.0.0+incompatible"},
+		{Path: "github.com/docker/docker", Version: "v2.0.0-20200101000000-abcdefabcdef+incompatible"},
 	}
 	for _, m := range mods {
 		files := map[string]string{"hello.go": "package hello\n", "sub/x.txt": "x " + m.String() + "\n"}
-		if strings.HasSuffix(m.Version, "+incompatible") {
+		if m.Path == "example.com/old" {
 			files = map[string]string{"hello.go": "package old\n", "go.mod": "module " + m.Path + "\n"}
 		}
 		sumdbtest.WriteModule(t, dir, m, files)
 	}
+
 	fileProxy, err := sumdbserver.NewProxy("file://" + filepath.ToSlash(dir))
 	require.NoError(t, err)
 	hs := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer hs.Close()
 	httpProxy, err := sumdbserver.NewProxy(hs.URL)
 	require.NoError(t, err)
+	// The same lookups through the HTTP handler too, with the file:// source.
+	srv, _ := newTestServer(t, sumdbserver.Config{Source: fileProxy})
 
 	ctx := context.Background()
 	for _, m := range mods {
@@ -60,6 +68,11 @@ func TestProxySource(t *testing.T) {
 			require.NoError(t, err, "%s via %s", m, p.URL)
 			require.Equal(t, want, string(rec))
 		}
+		r := do(srv, "GET", lookupPath(m))
+		require.Equal(t, 200, r.code, "%s: %s", m, r.body)
+		_, text, _, err := note.ParseRecord(r.body)
+		require.NoError(t, err)
+		require.Equal(t, want, string(text), m.String())
 	}
 
 	// Absent versions and modules are ErrNotFound.

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
-	"golang.org/x/mod/semver"
 
+	"github.com/tlogkit/tlogkit/internal/modcheck"
 	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
@@ -227,7 +227,9 @@ func (s *Server) serveLatest(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseLookup parses "<escaped path>@<escaped version>" and checks that
-// it names a valid module version with a canonical version.
+// it names a module version the go command would look up (see
+// internal/modcheck: canonical versions, "+incompatible" where the go
+// command uses it).
 func parseLookup(rest string) (module.Version, error) {
 	if len(rest) > maxLookupPath {
 		return module.Version{}, errors.New("sumdbserver: lookup path too long")
@@ -244,11 +246,8 @@ func parseLookup(rest string) (module.Version, error) {
 	if err != nil {
 		return module.Version{}, fmt.Errorf("sumdbserver: %v", err)
 	}
-	if err := module.Check(path, vers); err != nil {
+	if err := modcheck.Check(path, vers); err != nil {
 		return module.Version{}, fmt.Errorf("sumdbserver: %v", err)
-	}
-	if semver.Canonical(vers) != vers {
-		return module.Version{}, fmt.Errorf("sumdbserver: version %q is not canonical", vers)
 	}
 	return module.Version{Path: path, Version: vers}, nil
 }

@@ -79,9 +79,12 @@ func do(h http.Handler, method, path string, hdr ...string) result {
 	return result{rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), rec.Header()}
 }
 
-// modName names the i'th test module version; some need !-escaping.
+// modName names the i'th test module version; some need !-escaping, and
+// some are +incompatible versions of modules without go.mod.
 func modName(i int) module.Version {
-	switch i % 3 {
+	switch i % 4 {
+	case 3:
+		return module.Version{Path: fmt.Sprintf("github.com/Docker%d/docker", i), Version: fmt.Sprintf("v%d.0.%d+incompatible", 2+i%30, i)}
 	case 0:
 		return module.Version{Path: fmt.Sprintf("example.com/m%d", i/7), Version: fmt.Sprintf("v1.%d.0", i%7)}
 	case 1:
@@ -236,7 +239,15 @@ func testHostilePaths(t *testing.T, l sumdbserver.Log) {
 		{"GET", "/lookup/example.com/m0@latest", 400},
 		{"GET", "/lookup/example.com/m0@v1.0.0@v1.0.0", 400},
 		{"GET", "/lookup/example.com/m0@v1.0.0/go.mod", 400},
-		{"GET", "/lookup/example.com/m0@v2.0.0", 400},                                     // needs /v2 or +incompatible
+		{"GET", "/lookup/example.com/m0@v2.0.0", 400},                 // needs /v2 or +incompatible
+		{"GET", "/lookup/example.com/m0@v1.0.0+incompatible", 400},    // +incompatible only from v2 on
+		{"GET", "/lookup/example.com/m0/v2@v2.0.0+incompatible", 400}, // not with a /vN path
+		{"GET", "/lookup/gopkg.in/yaml.v2@v2.0.0+incompatible", 400},  // nor with gopkg.in
+		{"GET", "/lookup/example.com/m0@v2.0+incompatible", 400},      // not canonical
+		{"GET", "/lookup/example.com/m0@v2.0.0+!incompatible", 400},   // upper case
+		{"GET", "/lookup/example.com/m0@v2.0.0+incompatible.1", 400},  // another build suffix
+		{"GET", "/lookup/example.com/m0@v2.0.0+incompatible+incompatible", 400},
+		{"GET", "/lookup/missing.example/x@v2.0.0-pre+incompatible", 404},                 // valid: reaches the source
 		{"GET", "/lookup/example.com/m0/v2@v1.0.0", 400},                                  // major mismatch
 		{"GET", "/lookup/github.com/Upper/Case1@v0.0.0-20200101000000-abcdefabcdef", 400}, // unescaped upper case
 		{"GET", "/lookup/example.com/!!m@v1.0.0", 400},
@@ -343,9 +354,9 @@ func testHostilePaths(t *testing.T, l sumdbserver.Log) {
 			require.NotEmpty(t, r.hdr.Get("Content-Length"), name)
 		}
 	}
-	// Only the missing.example lookup reached the source: private modules
+	// Only the missing.example lookups reached the source: private modules
 	// and bad input never do.
-	require.Equal(t, int64(1), calls.Load())
+	require.Equal(t, int64(2), calls.Load())
 	_, tree, err := l.Checkpoint(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, int64(300), tree.N)

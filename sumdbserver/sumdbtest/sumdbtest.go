@@ -1,6 +1,8 @@
 // Package sumdbtest holds test helpers for checksum-database servers: a
 // writer of GOPROXY directories and a hermetic environment for running the
-// real go command against a server on loopback.
+// real go command against a server on loopback. It uses only the standard
+// library's testing package (and golang.org/x/mod), so importing it brings
+// no assertion library into a user's tests.
 package sumdbtest
 
 import (
@@ -15,43 +17,56 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
 )
 
 // WriteModule writes module version m with the given files (relative path ->
-// content; go.mod is added if missing) into the GOPROXY directory proxyDir:
-// .info, .mod, .zip and the version list.
+// content) into the GOPROXY directory proxyDir: .info, .mod, .zip and the
+// version list. A missing go.mod is added to the zip, except for a
+// "+incompatible" version, which is written as such code is published:
+// no go.mod in the zip, and the .mod file "module <path>\n" that the go
+// command and module proxies synthesize for it.
 func WriteModule(t testing.TB, proxyDir string, m module.Version, files map[string]string) {
 	t.Helper()
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("sumdbtest: writing %s@%s: %v", m.Path, m.Version, err)
+		}
+	}
 	src := t.TempDir()
-	if _, ok := files["go.mod"]; !ok {
-		files["go.mod"] = "module " + m.Path + "\n\ngo 1.21\n"
+	modFile, ok := files["go.mod"]
+	switch {
+	case !ok && strings.HasSuffix(m.Version, "+incompatible"):
+		modFile = "module " + m.Path + "\n"
+	case !ok:
+		modFile = "module " + m.Path + "\n\ngo 1.21\n"
+		files["go.mod"] = modFile
 	}
 	for name, data := range files {
 		p := filepath.Join(src, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
-		require.NoError(t, os.WriteFile(p, []byte(data), 0o666))
+		check(os.MkdirAll(filepath.Dir(p), 0o777))
+		check(os.WriteFile(p, []byte(data), 0o666))
 	}
 	escPath, err := module.EscapePath(m.Path)
-	require.NoError(t, err)
+	check(err)
 	escVers, err := module.EscapeVersion(m.Version)
-	require.NoError(t, err)
+	check(err)
 	dir := filepath.Join(proxyDir, filepath.FromSlash(escPath), "@v")
-	require.NoError(t, os.MkdirAll(dir, 0o777))
+	check(os.MkdirAll(dir, 0o777))
 	zf, err := os.Create(filepath.Join(dir, escVers+".zip"))
-	require.NoError(t, err)
-	require.NoError(t, modzip.CreateFromDir(zf, m, src))
-	require.NoError(t, zf.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".mod"), []byte(files["go.mod"]), 0o666))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, escVers+".info"),
+	check(err)
+	check(modzip.CreateFromDir(zf, m, src))
+	check(zf.Close())
+	check(os.WriteFile(filepath.Join(dir, escVers+".mod"), []byte(modFile), 0o666))
+	check(os.WriteFile(filepath.Join(dir, escVers+".info"),
 		[]byte(`{"Version":"`+m.Version+`","Time":"2024-01-01T00:00:00Z"}`), 0o666))
 	list, _ := os.ReadFile(filepath.Join(dir, "list"))
 	if !strings.Contains(string(list), m.Version+"\n") {
 		list = append(list, m.Version+"\n"...)
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "list"), list, 0o666))
+	check(os.WriteFile(filepath.Join(dir, "list"), list, 0o666))
 }
 
 // A GoEnv is a hermetic environment for the real go command: a file://
@@ -115,7 +130,9 @@ func (e *GoEnv) Run(dir string, args ...string) (string, error) {
 func (e *GoEnv) MustRun(dir string, args ...string) string {
 	e.t.Helper()
 	out, err := e.Run(dir, args...)
-	require.NoError(e.t, err, "go %s:\n%s", strings.Join(args, " "), out)
+	if err != nil {
+		e.t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 	return out
 }
 
@@ -131,7 +148,9 @@ func StartOn(t testing.TB, addr string, h http.Handler) (string, func()) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("sumdbtest: listen on %s: %v", addr, err)
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
