@@ -32,6 +32,9 @@ const (
 // paths and versions are far shorter in practice.
 const maxLookupPath = 1024
 
+// maxLoggedPath bounds the request path quoted in a log line.
+const maxLoggedPath = 256
+
 // Cache-Control values.
 const (
 	cacheImmutable = "public, max-age=31536000, immutable" // full tiles
@@ -80,7 +83,9 @@ type Config struct {
 	// negative disables the cache).
 	TileCacheBytes int64
 
-	// Logger receives internal errors (default: discard).
+	// Logger receives internal errors (Error), upstream failures (Warn),
+	// one line per upstream fetch (Info) and one per rejected request
+	// (Debug). The default discards everything.
 	Logger *slog.Logger
 }
 
@@ -138,7 +143,7 @@ func NewServer(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		s.fail(w, http.StatusMethodNotAllowed, "sumdbserver: method not allowed")
+		s.fail(w, r, http.StatusMethodNotAllowed, "sumdbserver: method not allowed")
 		return
 	}
 	p := r.URL.Path
@@ -152,12 +157,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/tile/"):
 		s.serveTile(w, r, p[1:])
 	default:
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found")
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found")
 	}
 }
 
 // fail writes a plain-text error that must not be cached.
-func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if code < 500 && s.logger.Enabled(r.Context(), slog.LevelDebug) {
+		path := r.URL.Path
+		if len(path) > maxLoggedPath {
+			path = path[:maxLoggedPath] + "..."
+		}
+		s.logger.Debug("sumdbserver: rejected request", "method", r.Method, "path", path, "status", code, "reason", msg)
+	}
 	h := w.Header()
 	h.Set("Cache-Control", cacheNone)
 	h.Set("Content-Type", typeText)
@@ -170,11 +182,11 @@ func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		// The client went away or gave up; nothing useful to say.
-		s.fail(w, http.StatusServiceUnavailable, "sumdbserver: request canceled")
+		s.fail(w, r, http.StatusServiceUnavailable, "sumdbserver: request canceled")
 		return
 	}
 	s.logger.Error("sumdbserver: internal error", "path", r.URL.Path, "err", err)
-	s.fail(w, http.StatusInternalServerError, "sumdbserver: internal error")
+	s.fail(w, r, http.StatusInternalServerError, "sumdbserver: internal error")
 }
 
 // reply writes a successful response.
@@ -255,11 +267,11 @@ func parseLookup(rest string) (module.Version, error) {
 func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string) {
 	m, err := parseLookup(rest)
 	if err != nil {
-		s.fail(w, http.StatusBadRequest, err.Error())
+		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	if s.private != "" && module.MatchPrefixPatterns(s.private, m.Path) {
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found: module is private")
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: module is private")
 		return
 	}
 	ctx := r.Context()
@@ -267,7 +279,7 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 	id, err := s.log.Lookup(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		if s.src == nil {
-			s.fail(w, http.StatusNotFound, "sumdbserver: not found: "+key)
+			s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: "+key)
 			return
 		}
 		id, err = s.flight.do(ctx, key, func() (int64, error) { return s.fetch(key, m) })
@@ -344,14 +356,14 @@ func (s *Server) fullDataRecords(ctx context.Context, t tile.Tile) ([][]byte, er
 func (s *Server) sourceError(w http.ResponseWriter, r *http.Request, key string, err error) {
 	switch {
 	case r.Context().Err() != nil:
-		s.fail(w, http.StatusServiceUnavailable, "sumdbserver: request canceled")
+		s.fail(w, r, http.StatusServiceUnavailable, "sumdbserver: request canceled")
 	case errors.Is(err, ErrNotFound):
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found: "+key)
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: "+key)
 	case errors.Is(err, ErrInvalidModule):
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found: "+err.Error())
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: "+err.Error())
 	case errors.Is(err, ErrUpstream), errors.Is(err, context.DeadlineExceeded):
 		s.logger.Warn("sumdbserver: upstream failure", "module", key, "err", err)
-		s.fail(w, http.StatusBadGateway, "sumdbserver: upstream proxy failure fetching "+key)
+		s.fail(w, r, http.StatusBadGateway, "sumdbserver: upstream proxy failure fetching "+key)
 	default:
 		s.internal(w, r, err)
 	}
@@ -373,14 +385,24 @@ func (s *Server) fetch(key string, m module.Version) (int64, error) {
 	case <-ctx.Done():
 		return 0, fmt.Errorf("%w: waiting for a fetch slot: %w", ErrUpstream, ctx.Err())
 	}
+	start := time.Now()
 	rec, err := s.src.GoSum(ctx, m)
 	if err != nil {
+		s.logger.Info("sumdbserver: upstream fetch failed", "module", key, "duration", time.Since(start), "err", err)
 		return 0, err
 	}
 	if !tile.ValidRecordText(rec) || len(rec) > note.MaxRecordSize {
+		s.logger.Warn("sumdbserver: source returned invalid record text", "module", key)
 		return 0, fmt.Errorf("sumdbserver: source returned invalid record text for %s", key)
 	}
-	return s.log.AppendKeyed(ctx, key, rec)
+	fetched := time.Since(start)
+	id, err := s.log.AppendKeyed(ctx, key, rec)
+	if err != nil {
+		return 0, err
+	}
+	s.logger.Info("sumdbserver: fetched and logged", "module", key, "record", id,
+		"fetch", fetched, "total", time.Since(start))
+	return id, nil
 }
 
 // tileLevelSize returns the number of hashes at tree level l in a tree
@@ -414,11 +436,11 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, path string) 
 		c2sp = true
 	}
 	if err != nil {
-		s.fail(w, http.StatusBadRequest, "sumdbserver: invalid tile path")
+		s.fail(w, r, http.StatusBadRequest, "sumdbserver: invalid tile path")
 		return
 	}
 	if t.H != tile.Height {
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found: this log has tiles of height 8 only")
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: this log has tiles of height 8 only")
 		return
 	}
 	full := t.W == 1<<tile.Height
@@ -435,7 +457,7 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, path string) 
 		return
 	}
 	if !inTree(t, tree.N) {
-		s.fail(w, http.StatusNotFound, "sumdbserver: not found: tile beyond the published tree")
+		s.fail(w, r, http.StatusNotFound, "sumdbserver: not found: tile beyond the published tree")
 		return
 	}
 	var data []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -518,4 +519,56 @@ func TestSourceFailures(t *testing.T) {
 func TestNewServerNeedsLog(t *testing.T) {
 	_, err := sumdbserver.NewServer(sumdbserver.Config{})
 	require.Error(t, err)
+}
+
+// TestLogging checks the log lines an operator relies on: one Info line per
+// upstream fetch (with its outcome), one Debug line per rejected request
+// (with its path cut short), and nothing at Info for a lookup already
+// logged.
+func TestLogging(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, _ := newTestServer(t, sumdbserver.Config{Source: fakeSource(nil), Logger: logger})
+	require.Equal(t, 200, do(s, "GET", "/lookup/example.com/logged@v1.0.0").code)
+	out := buf.String()
+	require.Contains(t, out, `level=INFO msg="sumdbserver: fetched and logged" module=example.com/logged@v1.0.0 record=0`)
+	require.Equal(t, 1, strings.Count(out, "\n"), out)
+
+	require.Equal(t, 200, do(s, "GET", "/lookup/example.com/logged@v1.0.0").code)
+	require.Equal(t, out, buf.String(), "no fetch, no line")
+
+	require.Equal(t, 404, do(s, "GET", "/lookup/missing.example/x@v1.0.0").code)
+	require.Contains(t, buf.String(), `level=INFO msg="sumdbserver: upstream fetch failed" module=missing.example/x@v1.0.0`)
+	require.Contains(t, buf.String(), `level=DEBUG msg="sumdbserver: rejected request" method=GET path=/lookup/missing.example/x@v1.0.0 status=404`)
+
+	long := "/lookup/" + strings.Repeat("a", 5000) + "@v1.0.0"
+	require.Equal(t, 400, do(s, "GET", long).code)
+	last := buf.String()[strings.LastIndex(strings.TrimSuffix(buf.String(), "\n"), "\n")+1:]
+	require.Contains(t, last, `msg="sumdbserver: rejected request"`)
+	require.Contains(t, last, "status=400")
+	require.Less(t, len(last), 600, "long paths are cut short in the log")
+
+	// At the default Info level, rejects are not logged.
+	buf2 := &syncBuffer{}
+	s2, _ := newTestServer(t, sumdbserver.Config{Source: fakeSource(nil), Logger: slog.New(slog.NewTextHandler(buf2, nil))})
+	require.Equal(t, 400, do(s2, "GET", "/lookup/bad").code)
+	require.Empty(t, buf2.String())
+}
+
+// syncBuffer is a goroutine-safe output buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
