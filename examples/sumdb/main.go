@@ -5,22 +5,26 @@
 //
 //	go run ./examples/sumdb [-listen 127.0.0.1:8080] [-data ./sumdb-data]
 //	                        [-name localhost.sumdb] [-upstream URL] [-private patterns]
+//	                        [-public-url URL] [-log-level info] [-checkpoint-interval 1s]
 //
 // On first start it creates the data directory with a new signing key
 // (<data>/skey, mode 0600) and the pebble store (<data>/store). Once
-// listening it writes the verifier key to <data>/vkey and prints one line
+// listening it writes the verifier key to <data>/vkey and prints two lines
 //
-//	GOSUMDB="localhost.sumdb+1a2b3c4d+A... http://127.0.0.1:8080"
+//	export GOSUMDB="localhost.sumdb+1a2b3c4d+A... http://127.0.0.1:8080"
+//	# or, for every shell: go env -w GOSUMDB="localhost.sumdb+1a2b3c4d+A... http://127.0.0.1:8080"
 //
 // to paste into a shell, so that the go command checks every module it
-// downloads against this database. A lookup of a module version the
+// downloads against this database (the URL is -public-url when set). A lookup of a module version the
 // database does not hold yet downloads it from -upstream (default: the
 // first entry of $GOPROXY, else https://proxy.golang.org), computes its
 // go.sum lines and logs them durably before answering.
 //
 // SIGINT or SIGTERM stops it cleanly. Started again on the same directory it
 // continues the same log with the same key; it refuses a store that is
-// behind the last checkpoint it published (<data>/checkpoint).
+// behind the last checkpoint it published, which it keeps in
+// -checkpoint-file (default <data>/checkpoint): written at start, within
+// -checkpoint-interval of each new published checkpoint, and at shutdown.
 package main
 
 import (
@@ -35,6 +39,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -46,6 +51,7 @@ import (
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
+	"github.com/tlogkit/tlogkit/tlog"
 )
 
 func main() {
@@ -57,9 +63,10 @@ func main() {
 		stop()
 	}()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "sumdb:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // -h: the usage was printed
 		}
+		fmt.Fprintln(os.Stderr, "sumdb:", err)
 		os.Exit(1)
 	}
 }
@@ -67,8 +74,10 @@ func main() {
 // config is the parsed command line.
 type config struct {
 	listen, data, name, upstream, private string
+	publicURL, checkpointFile             string
 	c2sp                                  bool
-	fetchTimeout                          time.Duration
+	fetchTimeout, checkpointInterval      time.Duration
+	logLevel                              slog.Level
 }
 
 const defaultName = "localhost.sumdb"
@@ -85,11 +94,32 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.private, "private", "", "comma-separated module path `patterns` (GOPRIVATE syntax) never looked up upstream")
 	fs.BoolVar(&c.c2sp, "c2sp", true, "also serve the C2SP tlog-tiles paths /checkpoint, /tile/L/N, /tile/entries/N")
 	fs.DurationVar(&c.fetchTimeout, "fetch-timeout", 2*time.Minute, "time limit for fetching and logging one new module version")
+	fs.StringVar(&c.publicURL, "public-url", "", "`URL` clients reach the server at, printed in the GOSUMDB line (default http://<listen address>, loopback for an unspecified host)")
+	fs.StringVar(&c.checkpointFile, "checkpoint-file", "", "`file` keeping the last published checkpoint, to refuse a store rolled back behind it (default <data>/checkpoint; put it on another disk to guard against a restored data directory too)")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "how soon a new published checkpoint is saved to -checkpoint-file")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug (also every rejected request), info (every upstream fetch), warn, error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store; see examples/sumdb/README.md.\n\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() != 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.checkpointInterval <= 0 {
+		return nil, fmt.Errorf("-checkpoint-interval %v: must be positive", c.checkpointInterval)
+	}
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(c.publicURL, " \"") {
+			return nil, fmt.Errorf("-public-url %q: want http(s)://host[:port][/path]", c.publicURL)
+		}
+		c.publicURL = strings.TrimSuffix(c.publicURL, "/")
+	}
+	if c.checkpointFile == "" {
+		c.checkpointFile = filepath.Join(c.data, "checkpoint")
 	}
 	return c, nil
 }
@@ -192,7 +222,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return err
 	}
@@ -209,7 +239,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return err
 	}
-	checkpointFile := filepath.Join(c.data, "checkpoint")
+	checkpointFile := c.checkpointFile
 	lastKnown, err := os.ReadFile(checkpointFile)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		store.Close()
@@ -228,11 +258,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return fmt.Errorf("opening the log in %s: %w", c.data, err)
 	}
+	// Remember the last published checkpoint, so that a store rolled back
+	// behind it is refused at the next start: now, while serving, and at
+	// shutdown.
+	saver := &checkpointSaver{log: lg, file: checkpointFile, logger: logger}
+	if err := saver.save(); err != nil {
+		lg.Close()
+		return err
+	}
+	saveCtx, stopSaving := context.WithCancel(context.Background())
+	saverDone := make(chan struct{})
+	go func() {
+		defer close(saverDone)
+		saver.run(saveCtx, c.checkpointInterval)
+	}()
 	defer func() {
-		// Remember the last published checkpoint, so that a store rolled
-		// back behind it is refused at the next start.
-		signed, _ := lg.Checkpoint()
-		if err := writeFileAtomic(checkpointFile, signed, 0o644); err != nil {
+		stopSaving()
+		<-saverDone
+		if err := saver.save(); err != nil {
 			logger.Error("saving checkpoint", "err", err)
 		}
 		if err := lg.Close(); err != nil {
@@ -268,9 +311,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "GOSUMDB=%q\n", vkey+" http://"+displayAddr(addr))
+	public := c.publicURL
+	if public == "" {
+		public = "http://" + displayAddr(addr)
+	}
+	gosumdb := vkey + " " + public
+	fmt.Fprintf(stdout, "export GOSUMDB=%q\n# or, for every shell: go env -w GOSUMDB=%q\n", gosumdb, gosumdb)
 	_, tree := lg.Checkpoint()
-	logger.Info("serving", "addr", addr, "data", c.data, "upstream", c.upstream, "records", tree.N)
+	logger.Info("serving", "addr", addr, "url", public, "data", c.data, "upstream", c.upstream, "records", tree.N)
 	if ready != nil {
 		ready(addr)
 	}
@@ -327,5 +375,59 @@ func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), name)
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is synced.
+	d, err := os.Open(filepath.Dir(name))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// A checkpointSaver keeps a file holding the log's latest published
+// checkpoint. A published checkpoint is durable in the store, so the file
+// is never ahead of the store; it is behind by at most the saving
+// interval (plus one write) while serving.
+type checkpointSaver struct {
+	log    *storage.Log
+	file   string
+	logger *slog.Logger
+	saved  tlog.Tree // tree of the checkpoint in the file; used by one goroutine at a time
+}
+
+// save writes the latest published checkpoint to the file if it is newer
+// than the one saved.
+func (s *checkpointSaver) save() error {
+	signed, tree := s.log.Checkpoint()
+	if tree == s.saved {
+		return nil
+	}
+	if err := writeFileAtomic(s.file, signed, 0o644); err != nil {
+		return fmt.Errorf("saving checkpoint: %w", err)
+	}
+	s.saved = tree
+	return nil
+}
+
+// run saves every interval until ctx is done. A failed save is logged and
+// tried again at the next tick.
+func (s *checkpointSaver) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.save(); err != nil {
+				s.logger.Error("saving checkpoint", "file", s.file, "err", err)
+			}
+		}
+	}
 }

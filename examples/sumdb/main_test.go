@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/mod/module"
 	xsumdb "golang.org/x/mod/sumdb"
 
+	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/sumdbserver/sumdbtest"
 )
@@ -89,7 +91,7 @@ func start(t *testing.T, args ...string) *instance {
 	return in
 }
 
-var gosumdbLine = regexp.MustCompile(`^GOSUMDB="([^ "]+) (http://127\.0\.0\.1:[0-9]+)"\n$`)
+var gosumdbLine = regexp.MustCompile(`^export GOSUMDB="([^ "]+) (http://127\.0\.0\.1:[0-9]+)"\n`)
 
 func TestFirstStartAndRestart(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "sumdb-data")
@@ -142,6 +144,8 @@ func TestFirstStartAndRestart(t *testing.T) {
 		{"-listen", "256.0.0.1:x", "-data", data, "-upstream", "file:///x"},
 		{"-bogus"},
 		{"extra-arg"},
+		{"-log-level", "loud", "-data", data, "-upstream", "file:///x"},
+		{"-checkpoint-interval", "0s", "-data", data, "-upstream", "file:///x"},
 	} {
 		require.Error(t, run(context.Background(), args, io.Discard, io.Discard, nil), "%q", args)
 	}
@@ -301,36 +305,170 @@ func TestKillAfterLookup(t *testing.T) {
 	m := module.Version{Path: "example.com/durable", Version: "v1.0.0"}
 	sumdbtest.WriteModule(t, proxyDir, m, map[string]string{"d.go": "package durable\n"})
 	data := t.TempDir()
-	startProc := func(upstream string) (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-data", data, "-upstream", upstream)
-		cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		require.NoError(t, err)
-		sm := gosumdbLine.FindStringSubmatch(line)
-		require.NotNil(t, sm, line)
-		return cmd, sm[2]
-	}
-	get := func(url string) (int, string) {
-		resp, err := http.Get(url)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(b)
-	}
-	cmd, url := startProc("file://" + filepath.ToSlash(proxyDir))
-	code, first := get(url + "/lookup/example.com/durable@v1.0.0")
+	cmd, url := startProcess(t, "-listen", "127.0.0.1:0", "-data", data, "-upstream", "file://"+filepath.ToSlash(proxyDir))
+	code, first := get(t, url+"/lookup/example.com/durable@v1.0.0")
 	require.Equal(t, 200, code, first)
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 
-	cmd, url = startProc("file:///nonexistent")
+	cmd, url = startProcess(t, "-listen", "127.0.0.1:0", "-data", data, "-upstream", "file:///nonexistent")
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	code, again := get(url + "/lookup/example.com/durable@v1.0.0")
+	code, again := get(t, url+"/lookup/example.com/durable@v1.0.0")
 	require.Equal(t, 200, code, again)
 	// Same record id and text; the tree head is the same tree.
 	require.Equal(t, first, again)
+}
+
+// startProcess runs the program as a child process (this test binary) with
+// args, waits for its GOSUMDB line and returns the process and the URL.
+func startProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	sm := gosumdbLine.FindStringSubmatch(line)
+	require.NotNil(t, sm, line)
+	return cmd, sm[2]
+}
+
+// get fetches url and returns the status code and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// TestRollbackAfterKill: the last-known checkpoint is kept current while
+// serving, so a store put back to an older copy is refused even when the
+// server never shut down cleanly (kill -9 each time).
+func TestRollbackAfterKill(t *testing.T) {
+	proxyDir := t.TempDir()
+	for _, name := range []string{"a", "b", "c"} {
+		sumdbtest.WriteModule(t, proxyDir, module.Version{Path: "example.com/" + name, Version: "v1.0.0"},
+			map[string]string{"x.go": "package " + name + "\n"})
+	}
+	data := t.TempDir()
+	args := []string{"-listen", "127.0.0.1:0", "-data", data, "-upstream", "file://" + filepath.ToSlash(proxyDir),
+		"-checkpoint-interval", "20ms"}
+	// savedSize waits until <data>/checkpoint holds a tree of size n.
+	savedSize := func(n int) {
+		t.Helper()
+		want := "go.sum database tree\n" + strconv.Itoa(n) + "\n"
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, _ := os.ReadFile(filepath.Join(data, "checkpoint"))
+			if strings.HasPrefix(string(b), want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("checkpoint file never reached size %d: %q", n, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	kill := func(cmd *exec.Cmd) {
+		require.NoError(t, cmd.Process.Kill())
+		cmd.Wait()
+	}
+
+	cmd, url := startProcess(t, args...)
+	code, body := get(t, url+"/lookup/example.com/a@v1.0.0")
+	require.Equal(t, 200, code, body)
+	savedSize(1)
+	kill(cmd)
+	backup := filepath.Join(t.TempDir(), "store-at-1")
+	require.NoError(t, os.CopyFS(backup, os.DirFS(filepath.Join(data, "store"))))
+
+	cmd, url = startProcess(t, args...)
+	for _, name := range []string{"b", "c"} {
+		code, body := get(t, url+"/lookup/example.com/"+name+"@v1.0.0")
+		require.Equal(t, 200, code, body)
+	}
+	savedSize(3)
+	kill(cmd)
+
+	// Put the older store back: refused, naming both sizes.
+	current := filepath.Join(t.TempDir(), "store-at-3")
+	require.NoError(t, os.Rename(filepath.Join(data, "store"), current))
+	require.NoError(t, os.CopyFS(filepath.Join(data, "store"), os.DirFS(backup)))
+	err := run(context.Background(), args, io.Discard, io.Discard, nil)
+	require.ErrorIs(t, err, storage.ErrRollback)
+	require.ErrorContains(t, err, "store has 1 records, last known checkpoint 3")
+
+	// The right store opens and serves all three.
+	require.NoError(t, os.RemoveAll(filepath.Join(data, "store")))
+	require.NoError(t, os.Rename(current, filepath.Join(data, "store")))
+	cmd, url = startProcess(t, args...)
+	defer kill(cmd)
+	code, body = get(t, url+"/latest")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "go.sum database tree\n3\n")
+}
+
+// TestPrintedLinesPaste runs the two lines the program prints through a
+// shell and through go env -w: both set GOSUMDB to the key and URL.
+func TestPrintedLinesPaste(t *testing.T) {
+	in := start(t, "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-upstream", "file:///nonexistent")
+	out := in.stdout.String()
+	m := gosumdbLine.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	want := m[1] + " " + m[2]
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 2, out)
+
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	// Pasting both lines into a shell exports GOSUMDB (the second is a
+	// comment there).
+	got, err := exec.Command(sh, "-c", out+`sh -c 'printf %s "$GOSUMDB"'`).Output()
+	require.NoError(t, err)
+	require.Equal(t, want, string(got))
+
+	// The go env -w form, after the comment marker.
+	cmdLine, ok := strings.CutPrefix(lines[1], "# or, for every shell: ")
+	require.True(t, ok, lines[1])
+	require.True(t, strings.HasPrefix(cmdLine, "go env -w GOSUMDB="), cmdLine)
+	if testing.Short() {
+		return
+	}
+	goenv := filepath.Join(t.TempDir(), "goenv")
+	env := append(os.Environ(), "GOENV="+goenv)
+	c := exec.Command(sh, "-c", cmdLine+" && go env GOSUMDB")
+	c.Env = env
+	got, err = c.CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	require.Equal(t, want+"\n", string(got))
+}
+
+// TestPublicURL: -public-url is the URL printed (for a server listening on
+// all addresses behind a name); bad values are refused.
+func TestPublicURL(t *testing.T) {
+	in := start(t, "-listen", "0.0.0.0:0", "-data", t.TempDir(), "-upstream", "file:///nonexistent",
+		"-public-url", "https://sumdb.example.com/")
+	require.Regexp(t, `^export GOSUMDB="localhost\.sumdb\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+ https://sumdb\.example\.com"\n`, in.stdout.String())
+	for _, bad := range []string{"sumdb.example.com", "ftp://x", "http://", "http://x/?q=1", "http://x/#f", "http://x/ y", `http://x"`} {
+		err := run(context.Background(), []string{"-data", t.TempDir(), "-upstream", "file:///x", "-public-url", bad}, io.Discard, io.Discard, nil)
+		require.ErrorContains(t, err, "-public-url", bad)
+	}
+}
+
+// TestHelp: -h prints the usage with every flag and exits 0.
+func TestHelp(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-h")
+	cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, f := range []string{"-listen", "-data", "-name", "-upstream", "-private", "-public-url", "-log-level", "-checkpoint-file", "-checkpoint-interval"} {
+		require.Contains(t, string(out), f)
+	}
 }
