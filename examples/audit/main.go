@@ -44,10 +44,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	vkey := fl.String("vkey", "", "the database's verifier key")
 	timeout := fl.Duration("timeout", 30*time.Second, "timeout of each request")
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "usage: audit -log <URL or dir> -vkey <verifier key> [module@version ...]\n")
+		fmt.Fprintf(stderr, `usage: audit -log <URL or dir> -vkey <verifier key> [module@version ...]
+
+Verifies a Go checksum database, or a directory in its URL layout (such as
+the go command's cache, $GOMODCACHE/cache/download/sumdb/<name>), against
+its verifier key: the signed tree head, each module@version lookup named,
+and that every tree head met is consistent with the latest.
+
+With a URL (https://...), name the module versions to look up: a server
+cannot be listed. With a directory and no module named, every cached
+lookup and every cached tile in it is checked.
+
+Exit status: 0 if everything verified, 1 if anything did not, 2 for a
+usage error.
+
+Flags:
+`)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *logLoc == "" || *vkey == "" {
@@ -65,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	_, isDir := src.(*sumdbclient.DirSource)
+	if fl.NArg() == 0 && !isDir {
+		fmt.Fprintf(stderr, "audit: -log %s is a server: name the module@version lookups to check (only a directory can be audited whole)\n", *logLoc)
+		return 2
+	}
 
 	a := &auditor{c: c, out: stdout}
 	if head, err := c.FetchLatest(ctx); err != nil {
@@ -85,10 +107,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	targets := fl.Args()
 	auditTiles := false
 	if len(targets) == 0 {
-		if !isDir {
-			fmt.Fprintf(stderr, "audit: name module@version lookups to check on a server\n")
-			return 2
-		}
 		targets, err = cachedLookups(*logLoc)
 		if err != nil {
 			a.fail("listing lookups: %v", err)

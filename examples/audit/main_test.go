@@ -126,3 +126,24 @@ func TestAuditDirWithoutLatest(t *testing.T) {
 	require.Contains(t, out, "note  latest: none")
 	require.Contains(t, out, "OK: 10/10 lookups verified, 33/33 tiles verified")
 }
+
+// TestUsage: -h prints the whole usage and exits 0; a server named without
+// module versions is a usage error that says what is missing, before any
+// request.
+func TestUsage(t *testing.T) {
+	code, out := audit(t, "-h")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "With a URL (https://...), name the module versions to look up")
+	require.Contains(t, out, "-vkey")
+
+	var requests int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests++ }))
+	defer srv.Close()
+	code, out = audit(t, "-log", srv.URL, "-vkey", realVkey)
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "is a server: name the module@version lookups to check")
+	require.Zero(t, requests)
+
+	code, out = audit(t, "-log", realDir)
+	require.Equal(t, 2, code, out)
+}
