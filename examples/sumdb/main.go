@@ -15,10 +15,11 @@
 //	# or, for every shell: go env -w GOSUMDB="localhost.sumdb+1a2b3c4d+A... http://127.0.0.1:8080"
 //
 // to paste into a shell, so that the go command checks every module it
-// downloads against this database (the URL is -public-url when set). A lookup of a module version the
-// database does not hold yet downloads it from -upstream (default: the
-// first entry of $GOPROXY, else https://proxy.golang.org), computes its
-// go.sum lines and logs them durably before answering.
+// downloads against this database (the URL is -public-url when set). A
+// lookup of a module version the database does not hold yet downloads it
+// from -upstream (default: the first entry of $GOPROXY, else
+// https://proxy.golang.org), computes its go.sum lines and logs them
+// durably before answering.
 //
 // SIGINT or SIGTERM stops it cleanly. Started again on the same directory it
 // continues the same log with the same key; it refuses a store that is
