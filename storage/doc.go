@@ -88,12 +88,20 @@
 //	"d" N off            records off.. of data tile N, each uvarint(length) || bytes
 //	"k" key              uvarint(index) of the record appended with key
 //
-// A full hash tile (256 hashes, 8 KiB) is one value that never changes;
-// only the partial tile at the right edge of each level is rewritten, and
-// partial tiles of older tree sizes are prefixes of it. The records of a
-// full data tile are one value (one read for 256 records); while a data
-// tile fills, each batch adds a chunk under its first offset, and the batch
-// that fills the tile replaces the chunks by the single value.
+// A full hash tile (256 hashes, 8 KiB) is one value that never changes.
+// The partial tile at the right edge of level 0 is not stored at all:
+// Open recomputes it from the records of the partial data tile, so a
+// commit writes no hash tile unless it completes one. The partial tile at
+// the right edge of each level above changes once per 256 hashes of the
+// level below and is rewritten then. The records of a full data tile are
+// one value (one read for 256 records); while a data tile fills, each
+// batch adds a chunk under its first offset, and the batch that fills the
+// tile replaces the chunks by the single value.
+//
+// The format version is "tlogkit storage 2". A store of format 1 (which
+// also rewrote the partial level-0 tile in every commit) is read as well,
+// and upgraded by Open in one commit; a format 2 store is refused by
+// older versions of this package.
 //
 // # Opening
 //
@@ -101,8 +109,9 @@
 // explicit error: an empty store without [Options.Create] ([ErrNoLog]), a
 // checkpoint not signed by [Options.Verifier] ([ErrVerify]) or with another
 // origin ([ErrOrigin]), a store behind or inconsistent with the caller's
-// [Options.LastKnown] checkpoint ([ErrRollback]), right-edge tiles that do
-// not hash to the stored checkpoint ([ErrCorrupt]). A second process (or
+// [Options.LastKnown] checkpoint ([ErrRollback]), a right edge (records of
+// the partial data tile, stored partial tiles) that does not hash to the
+// stored checkpoint ([ErrCorrupt]). A second process (or
 // handle) on the same store is refused by the backend ([ErrLocked]).
 // The size-0 tree's hash is SHA-256 of the empty string.
 //

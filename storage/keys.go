@@ -27,7 +27,11 @@ const (
 var (
 	keyCheckpoint = []byte{prefixCheckpoint}
 	keyVersion    = []byte{prefixVersion}
-	formatVersion = []byte("tlogkit storage 1")
+	// formatVersion is the layout written: format 2 stores no partial
+	// level-0 hash tile (Open recomputes it from the records). Format 1
+	// stores are read and upgraded at Open.
+	formatVersion  = []byte("tlogkit storage 2")
+	formatVersion1 = []byte("tlogkit storage 1")
 )
 
 func tileKey(L int, n int64) []byte {

@@ -142,6 +142,7 @@ type Log struct {
 	snap       atomic.Pointer[snapshot]
 	cache      *tileCache // level 0
 	upperCache *tileCache // levels 1 and up
+	stats      *stats
 
 	mu      sync.Mutex
 	pending *pendingBatch
@@ -212,6 +213,7 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		verifiers:  note.VerifierList(opts.Verifier),
 		cache:      newTileCache(opts.CacheTiles),
 		upperCache: newTileCache(opts.CacheUpperTiles),
+		stats:      newStats(),
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		exited:     make(chan struct{}),
@@ -230,7 +232,8 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		return nil, fmt.Errorf("storage: reading checkpoint: %w", err)
 	}
 	version, err := b.Get(ctx, keyVersion)
-	if err != nil || !bytes.Equal(version, formatVersion) {
+	format1 := err == nil && bytes.Equal(version, formatVersion1)
+	if err != nil || !bytes.Equal(version, formatVersion) && !format1 {
 		return nil, fmt.Errorf("%w: missing or unknown format version %q (%v)", ErrCorrupt, version, err)
 	}
 	tree, err := l.openCheckpoint(signed)
@@ -242,7 +245,20 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		return nil, err
 	}
 
+	// The right edge: the partial tile of level 0 is not stored (format 2)
+	// but recomputed from the records of the partial data tile; those of
+	// the levels above are stored. The edge must hash to the signed
+	// checkpoint, which authenticates every stored byte used.
+	recs, err := l.loadData(ctx, tree.N)
+	if err != nil {
+		return nil, err
+	}
 	l.edge, err = loadEdge(tree.N, func(L int, n int64, w int) ([]tlog.Hash, error) {
+		if L == 0 {
+			hashes := make([]tlog.Hash, w)
+			sha256x.Leaves(asArrays(hashes), recs)
+			return hashes, nil
+		}
 		data, err := b.Get(ctx, tileKey(L, n))
 		if err != nil {
 			return nil, fmt.Errorf("storage: reading right edge tile %d/%d: %w", L, n, err)
@@ -256,16 +272,18 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		return nil, err
 	}
 	if h := l.edge.treeHash(); h != tree.Hash {
-		return nil, fmt.Errorf("%w: stored tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
-	}
-	if err := l.loadData(ctx, tree.N); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: stored records and tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
 	}
 	s := &snapshot{tree: tree, checkpoint: signed, rows: l.edge.rows}
 	l.snap.Store(s)
 
 	if opts.LastKnown != nil {
 		if err := l.checkLastKnown(ctx, opts.LastKnown); err != nil {
+			return nil, err
+		}
+	}
+	if format1 {
+		if err := upgradeFormat1(ctx, b, tree.N); err != nil {
 			return nil, err
 		}
 	}
@@ -361,8 +379,25 @@ func (l *Log) checkLastKnown(ctx context.Context, signed []byte) error {
 	return nil
 }
 
-// loadData reads the chunks of the partial data tile of a tree of n records.
-func (l *Log) loadData(ctx context.Context, n int64) error {
+// upgradeFormat1 turns a format 1 store of a tree of n records, whose right
+// edge Open has checked, into format 2: it removes the partial level-0
+// hash tile that format 1 rewrote in every commit and records the new
+// version, in one synced commit.
+func upgradeFormat1(ctx context.Context, b Backend, n int64) error {
+	var batch Batch
+	if n%tileWidth != 0 {
+		batch.Delete(tileKey(0, n/tileWidth))
+	}
+	batch.Set(keyVersion, formatVersion)
+	if err := b.Commit(ctx, &batch); err != nil {
+		return fmt.Errorf("storage: upgrading the store to %q: %w", formatVersion, err)
+	}
+	return nil
+}
+
+// loadData reads the chunks of the partial data tile of a tree of n
+// records and returns its records.
+func (l *Log) loadData(ctx context.Context, n int64) ([][]byte, error) {
 	tileN := n / tileWidth
 	want := int(n % tileWidth)
 	start, end := dataRange(tileN)
@@ -375,23 +410,25 @@ func (l *Log) loadData(ctx context.Context, n int64) error {
 		if off != len(recs) {
 			return fmt.Errorf("%w: data chunk %x out of place", ErrCorrupt, k)
 		}
+		// Records of the copy in l.data: v is valid during the call only.
+		n := len(l.data)
+		l.data = append(l.data, v...)
 		var err error
-		recs, err = decodeRecords(recs, v, l.opts.MaxRecordSize)
+		recs, err = decodeRecords(recs, l.data[n:len(l.data):len(l.data)], l.opts.MaxRecordSize)
 		if err != nil {
 			return err
 		}
 		l.dataOffs = append(l.dataOffs, off)
-		l.data = append(l.data, v...)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("storage: reading right edge records: %w", err)
+		return nil, fmt.Errorf("storage: reading right edge records: %w", err)
 	}
 	if len(recs) != want {
-		return fmt.Errorf("%w: right edge data tile %d has %d records, want %d", ErrCorrupt, tileN, len(recs), want)
+		return nil, fmt.Errorf("%w: right edge data tile %d has %d records, want %d", ErrCorrupt, tileN, len(recs), want)
 	}
 	l.dataN = want
-	return nil
+	return recs, nil
 }
 
 // Checkpoint returns the latest published signed checkpoint and its tree.
@@ -734,6 +771,12 @@ type flight struct {
 	err  error        // set if the batch failed before or at submission
 	wait func() error // waits until the batch is durable
 	snap *snapshot    // to publish once durable; nil if nothing new
+
+	// For Stats: when the batch was taken and written, whether a commit
+	// was attempted, and what it wrote.
+	start, written time.Time
+	wrote          bool
+	records, bytes int
 }
 
 // complete waits for f to be durable, publishes it and answers its callers.
@@ -752,6 +795,7 @@ func (l *Log) complete(f *flight) {
 	if err == nil && f.snap != nil {
 		l.snap.Store(f.snap)
 	}
+	l.count(f, err)
 	if l.opts.Linger > 0 {
 		l.mu.Lock()
 		l.lingerTarget = min(len(f.pb.reqs)+len(l.pending.reqs), l.opts.MaxBatchRecords)
@@ -763,6 +807,31 @@ func (l *Log) complete(f *flight) {
 	f.pb.reqs, f.pb.arena = nil, nil
 	f.pb.err = err
 	close(f.pb.done)
+}
+
+// count adds the outcome of f to the Log's stats.
+func (l *Log) count(f *flight, err error) {
+	st := l.stats
+	n := int64(len(f.pb.reqs))
+	st.batchRequests.observe(float64(n))
+	switch {
+	case err != nil:
+		st.appendErrors.Add(n)
+		if f.wrote {
+			st.commitErrors.Add(1)
+		}
+	case f.snap != nil:
+		now := time.Now()
+		st.appends.Add(n)
+		st.commits.Add(1)
+		st.records.Add(int64(f.records))
+		st.bytes.Add(int64(f.bytes))
+		st.published.Store(now.UnixNano())
+		st.commitSec.observe(now.Sub(f.start).Seconds())
+		st.syncSec.observe(now.Sub(f.written).Seconds())
+	default: // nothing new: every key was logged already
+		st.appends.Add(n)
+	}
 }
 
 // stop makes the log fail-stop with cause.
@@ -777,7 +846,7 @@ func (l *Log) stop(cause error) error {
 
 // submit sequences one batch and hands it to the backend.
 func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
-	f := &flight{pb: pb}
+	f := &flight{pb: pb, start: time.Now()}
 	l.mu.Lock()
 	stopErr := l.stopErr
 	l.mu.Unlock()
@@ -815,7 +884,7 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 	}
 
 	var batch Batch
-	// Hash tiles: full ones as they complete, then the right edge.
+	// Hash tiles: the full ones this batch completes.
 	leaves := make([]tlog.Hash, len(records))
 	sha256x.Leaves(asArrays(leaves), records)
 	for _, h := range leaves {
@@ -824,7 +893,10 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 		})
 	}
 	newN := e.n
-	for L := 0; L < maxTileLevels; L++ {
+	// The partial tiles of the right edge, from level 1 up (at most one
+	// write per 256 records each): the partial level-0 tile, which would
+	// change in every batch, is recomputed by Open from the records.
+	for L := 1; L < maxTileLevels; L++ {
 		oldC, newC := oldN>>(tileHeight*L), newN>>(tileHeight*L)
 		if newC == oldC {
 			break
@@ -893,11 +965,13 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 	batch.Set(keyCheckpoint, signed)
 	f.snap = &snapshot{tree: tree, checkpoint: signed, rows: e.rows}
 
+	f.wrote, f.records, f.bytes = true, len(records), batch.Size()
 	if p, ok := l.b.(Pipeliner); ok {
 		f.wait, err = p.CommitPipelined(ctx, &batch)
 	} else {
 		err = l.b.Commit(ctx, &batch)
 	}
+	f.written = time.Now()
 	if err != nil {
 		f.err = l.stop(fmt.Errorf("storage: commit of records %d..%d: %w", oldN, newN-1, err))
 	}

@@ -469,8 +469,10 @@ func (l *Log) loadTile(ctx context.Context, s *snapshot, cur *tileCursor, L int,
 		cache = l.upperCache
 	}
 	if it := cache.get(L, n); it != nil {
+		l.stats.cacheHits.add()
 		return it, nil
 	}
+	l.stats.cacheMisses.add()
 	data, err := l.b.Get(ctx, tileKey(L, n))
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Opener) {
 	t.Run("Keyed", func(t *testing.T) { testKeyed(t, newStore(t)) })
 	t.Run("Golden", func(t *testing.T) { testGolden(t, newStore(t)) })
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore(t)) })
+	t.Run("Format1", func(t *testing.T) { testFormat1(t, newStore(t)) })
 }
 
 func mustOpen(t *testing.T, open Opener) storage.Backend {
