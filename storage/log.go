@@ -685,6 +685,7 @@ func (l *Log) take() *pendingBatch {
 		l.room = make(chan struct{})
 	}
 	l.queued -= len(pb.reqs)
+	l.stats.inflight.Add(int64(len(pb.reqs)))
 	return pb
 }
 
@@ -813,6 +814,7 @@ func (l *Log) complete(f *flight) {
 func (l *Log) count(f *flight, err error) {
 	st := l.stats
 	n := int64(len(f.pb.reqs))
+	st.inflight.Add(-n)
 	st.batchRequests.observe(float64(n))
 	switch {
 	case err != nil:

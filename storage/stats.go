@@ -23,14 +23,17 @@ type Stats struct {
 	// and values written by the commits.
 	Records, Bytes int64
 	// Pending is the number of append requests queued and not yet taken
-	// by the sequencer.
-	Pending int
+	// by the sequencer, InFlight the number taken and not yet answered.
+	Pending  int
+	InFlight int64
 	// Tree is the latest published tree, and Published when it was
 	// published (for the tree found by Open, the time of Open).
 	Tree      tlog.Tree
 	Published time.Time
-	// Stopped is the error that stopped the log, or nil.
+	// Stopped is the error that stopped the log, or nil; Closed reports
+	// whether Close was called.
 	Stopped error
+	Closed  bool
 	// TileCacheHits and TileCacheMisses count lookups of full hash tiles
 	// in the tile caches; a miss reads the tile from the backend.
 	TileCacheHits, TileCacheMisses int64
@@ -96,6 +99,7 @@ type stats struct {
 	appends, appendErrors  atomic.Int64
 	commits, commitErrors  atomic.Int64
 	records, bytes         atomic.Int64
+	inflight               atomic.Int64
 	published              atomic.Int64 // unix nanoseconds
 	commitSec, syncSec     *histogram
 	batchRequests          *histogram
@@ -135,7 +139,7 @@ func (l *Log) Stats() Stats {
 	st := l.stats
 	s := l.snap.Load()
 	l.mu.Lock()
-	pending, stopped := l.queued, l.stopErr
+	pending, stopped, closed := l.queued, l.stopErr, l.closed
 	l.mu.Unlock()
 	return Stats{
 		Appends:         st.appends.Load(),
@@ -145,9 +149,11 @@ func (l *Log) Stats() Stats {
 		Records:         st.records.Load(),
 		Bytes:           st.bytes.Load(),
 		Pending:         pending,
+		InFlight:        st.inflight.Load(),
 		Tree:            s.tree,
 		Published:       time.Unix(0, st.published.Load()),
 		Stopped:         stopped,
+		Closed:          closed,
 		TileCacheHits:   st.cacheHits.load(),
 		TileCacheMisses: st.cacheMisses.load(),
 		CommitSeconds:   st.commitSec.snapshot(),

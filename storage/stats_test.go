@@ -33,7 +33,7 @@ func TestStats(t *testing.T) {
 		}
 	}
 	s := l.Stats()
-	if s.Appends != 600 || s.AppendErrors != 0 || s.Commits != 600 || s.Records != 600 || s.Tree.N != 600 {
+	if s.Appends != 600 || s.AppendErrors != 0 || s.Commits != 600 || s.Records != 600 || s.Tree.N != 600 || s.Pending != 0 || s.InFlight != 0 {
 		t.Fatalf("after 600 appends: %+v", s)
 	}
 	if s.Bytes < int64(600*len("record 000")) {

@@ -83,10 +83,46 @@ type Config struct {
 	// negative disables the cache).
 	TileCacheBytes int64
 
+	// FetchObserver, if set, is called after each fetch of a new module
+	// version from the Source (for metrics; see package ops). It must not
+	// block.
+	FetchObserver func(FetchEvent)
+
 	// Logger receives internal errors (Error), upstream failures (Warn),
 	// one line per upstream fetch (Info) and one per rejected request
 	// (Debug). The default discards everything.
 	Logger *slog.Logger
+}
+
+// A FetchEvent describes one fetch of a new module version from the
+// Source, with the append of its record.
+type FetchEvent struct {
+	Module   string        // module@version
+	Outcome  string        // one of the Fetch* outcomes
+	Duration time.Duration // from the start of the fetch to the durable append or the failure
+}
+
+// Outcomes of a FetchEvent.
+const (
+	FetchOK       = "ok"        // fetched, checked and logged
+	FetchNotFound = "not_found" // the upstream has no such version (ErrNotFound)
+	FetchInvalid  = "invalid"   // the content failed its checks (ErrInvalidModule): a bad zip or go.mod, over a size limit
+	FetchUpstream = "upstream"  // the upstream failed or timed out (ErrUpstream)
+	FetchError    = "error"     // anything else, such as a failed append
+)
+
+func fetchOutcome(err error) string {
+	switch {
+	case err == nil:
+		return FetchOK
+	case errors.Is(err, ErrNotFound):
+		return FetchNotFound
+	case errors.Is(err, ErrInvalidModule):
+		return FetchInvalid
+	case errors.Is(err, ErrUpstream), errors.Is(err, context.DeadlineExceeded):
+		return FetchUpstream
+	}
+	return FetchError
 }
 
 // A Server is an http.Handler serving the checksum database protocol of
@@ -101,6 +137,7 @@ type Server struct {
 	timeout time.Duration
 	sem     chan struct{}
 	logger  *slog.Logger
+	observe func(FetchEvent)
 	flight  flightGroup
 	cache   *tileCache
 }
@@ -117,6 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 		c2sp:    cfg.C2SP,
 		timeout: cfg.FetchTimeout,
 		logger:  cfg.Logger,
+		observe: cfg.FetchObserver,
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultFetchTimeout
@@ -386,6 +424,14 @@ func (s *Server) fetch(key string, m module.Version) (int64, error) {
 		return 0, fmt.Errorf("%w: waiting for a fetch slot: %w", ErrUpstream, ctx.Err())
 	}
 	start := time.Now()
+	id, err := s.fetchAndAppend(ctx, key, m, start)
+	if s.observe != nil {
+		s.observe(FetchEvent{Module: key, Outcome: fetchOutcome(err), Duration: time.Since(start)})
+	}
+	return id, err
+}
+
+func (s *Server) fetchAndAppend(ctx context.Context, key string, m module.Version, start time.Time) (int64, error) {
 	rec, err := s.src.GoSum(ctx, m)
 	if err != nil {
 		s.logger.Info("sumdbserver: upstream fetch failed", "module", key, "duration", time.Since(start), "err", err)
