@@ -48,7 +48,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
@@ -75,7 +80,7 @@ func main() {
 // config is the parsed command line.
 type config struct {
 	listen, data, name, upstream, private string
-	publicURL, checkpointFile             string
+	publicURL, checkpointFile, metrics    string
 	c2sp                                  bool
 	fetchTimeout, checkpointInterval      time.Duration
 	logLevel                              slog.Level
@@ -98,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.publicURL, "public-url", "", "`URL` clients reach the server at, printed in the GOSUMDB line (default http://<listen address>, loopback for an unspecified host)")
 	fs.StringVar(&c.checkpointFile, "checkpoint-file", "", "`file` keeping the last published checkpoint, to refuse a store rolled back behind it (default <data>/checkpoint; put it on another disk to guard against a restored data directory too)")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "how soon a new published checkpoint is saved to -checkpoint-file")
+	fs.StringVar(&c.metrics, "metrics", "127.0.0.1:9090", "`address` serving Prometheus metrics at /metrics (off: none)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug (also every rejected request), info (every upstream fetch), warn, error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store; see examples/sumdb/README.md.\n\n")
@@ -215,10 +221,14 @@ func verifierKey(skey string, signer note.Signer) (string, error) {
 	return vkey, nil
 }
 
+// listening are the addresses the program serves on (Metrics is empty
+// with -metrics off).
+type listening struct{ HTTP, Metrics string }
+
 // run is the program: it returns when ctx is done (after a clean shutdown)
 // or on a fatal error. ready, if not nil, is called with the listening
-// address once the server accepts connections.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+// addresses once the server accepts connections.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(listening)) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -284,16 +294,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		}
 	}()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ops.NewLogCollector(signer.Name(), lg), pebblestore.NewCollector(signer.Name(), store),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	fetches := ops.NewFetchMetrics(signer.Name())
+	reg.MustRegister(fetches)
 	srv, err := sumdbserver.NewServer(sumdbserver.Config{
-		Log:          sumdbserver.StorageLog(lg),
-		Source:       up,
-		Private:      c.private,
-		C2SP:         c.c2sp,
-		FetchTimeout: c.fetchTimeout,
-		Logger:       logger,
+		Log:           sumdbserver.StorageLog(lg),
+		Source:        up,
+		Private:       c.private,
+		C2SP:          c.c2sp,
+		FetchTimeout:  c.fetchTimeout,
+		FetchObserver: fetches.Observe,
+		Logger:        logger,
 	})
 	if err != nil {
 		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.Handle("/healthz", ops.Healthz())
+	mux.Handle("/readyz", ops.Readyz(lg, 0))
+	handler, err := ops.InstrumentHandler(reg, signer.Name(), mux, ops.SumDBRoute)
+	if err != nil {
+		return err
+	}
+	var metricsAddr string
+	if c.metrics != "off" {
+		mln, err := net.Listen("tcp", c.metrics)
+		if err != nil {
+			return fmt.Errorf("metrics: %w (choose another -metrics address, or -metrics off)", err)
+		}
+		metricsAddr = mln.Addr().String()
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
 	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -305,7 +340,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return err
 	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -319,9 +354,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	gosumdb := vkey + " " + public
 	fmt.Fprintf(stdout, "export GOSUMDB=%q\n# or, for every shell: go env -w GOSUMDB=%q\n", gosumdb, gosumdb)
 	_, tree := lg.Checkpoint()
-	logger.Info("serving", "addr", addr, "url", public, "data", c.data, "upstream", c.upstream, "records", tree.N)
+	logger.Info("serving", "addr", addr, "url", public, "metrics", metricsAddr, "data", c.data, "upstream", c.upstream, "records", tree.N)
 	if ready != nil {
-		ready(addr)
+		ready(listening{HTTP: addr, Metrics: metricsAddr})
 	}
 
 	select {

@@ -54,24 +54,38 @@ func (s *syncBuffer) String() string {
 
 // instance is one in-process run of the program.
 type instance struct {
-	addr   string
-	stdout *syncBuffer
-	stop   func() error
+	addr, metrics string
+	stdout        *syncBuffer
+	stderr        *syncBuffer
+	stop          func() error
+}
+
+// noMetrics adds -metrics off to args unless they name -metrics: tests
+// must not bind the default metrics port.
+func noMetrics(args []string) []string {
+	for _, a := range args {
+		if a == "-metrics" {
+			return args
+		}
+	}
+	return append([]string{"-metrics", "off"}, args...)
 }
 
 // start runs the program in-process with args and waits until it listens.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{stdout: &syncBuffer{}}
-	stderr := &syncBuffer{}
-	ready := make(chan string, 1)
+	in := &instance{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	stderr := in.stderr
+	args = noMetrics(args)
+	ready := make(chan listening, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, in.stdout, stderr, func(addr string) { ready <- addr })
+		done <- run(ctx, args, in.stdout, stderr, func(l listening) { ready <- l })
 	}()
 	select {
-	case in.addr = <-ready:
+	case l := <-ready:
+		in.addr, in.metrics = l.HTTP, l.Metrics
 	case err := <-done:
 		cancel()
 		t.Fatalf("run %q: %v\n%s", args, err, stderr)
@@ -147,7 +161,7 @@ func TestFirstStartAndRestart(t *testing.T) {
 		{"-log-level", "loud", "-data", data, "-upstream", "file:///x"},
 		{"-checkpoint-interval", "0s", "-data", data, "-upstream", "file:///x"},
 	} {
-		require.Error(t, run(context.Background(), args, io.Discard, io.Discard, nil), "%q", args)
+		require.Error(t, run(context.Background(), noMetrics(args), io.Discard, io.Discard, nil), "%q", args)
 	}
 }
 
@@ -256,7 +270,7 @@ func TestSignal(t *testing.T) {
 	data := t.TempDir()
 	var first string
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-data", data, "-upstream", "file:///nonexistent")
+		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-metrics", "off", "-data", data, "-upstream", "file:///nonexistent")
 		cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
@@ -323,7 +337,7 @@ func TestKillAfterLookup(t *testing.T) {
 // args, waits for its GOSUMDB line and returns the process and the URL.
 func startProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	cmd := exec.Command(os.Args[0], noMetrics(args)...)
 	cmd.Env = append(os.Environ(), "TLOGKIT_SUMDB_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -471,4 +485,53 @@ func TestHelp(t *testing.T) {
 	for _, f := range []string{"-listen", "-data", "-name", "-upstream", "-private", "-public-url", "-log-level", "-checkpoint-file", "-checkpoint-interval"} {
 		require.Contains(t, string(out), f)
 	}
+}
+
+// TestMetricsAndHealth: after known traffic the metrics address reports
+// it (log, upstream fetches, HTTP routes, Pebble, the Go runtime), and
+// the health endpoints answer on the server.
+func TestMetricsAndHealth(t *testing.T) {
+	proxyDir := t.TempDir()
+	for _, name := range []string{"a", "b"} {
+		sumdbtest.WriteModule(t, proxyDir, module.Version{Path: "example.com/" + name, Version: "v1.0.0"},
+			map[string]string{"x.go": "package " + name + "\n"})
+	}
+	in := start(t, "-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:0", "-data", t.TempDir(),
+		"-upstream", "file://"+filepath.ToSlash(proxyDir), "-name", "metrics.test")
+	require.NotEmpty(t, in.metrics)
+	url := "http://" + in.addr
+	for _, p := range []string{"/lookup/example.com/a@v1.0.0", "/lookup/example.com/b@v1.0.0", "/lookup/example.com/a@v1.0.0"} {
+		code, body := get(t, url+p)
+		require.Equal(t, 200, code, body)
+	}
+	code, _ := get(t, url+"/lookup/example.com/c@v1.0.0")
+	require.Equal(t, 404, code)
+	code, body := get(t, url+"/healthz")
+	require.Equal(t, 200, code)
+	require.Equal(t, "ok\n", body)
+	code, body = get(t, url+"/readyz")
+	require.Equal(t, 200, code)
+	require.Equal(t, "ok: tree 2\n", body)
+
+	code, page := get(t, "http://"+in.metrics+"/metrics")
+	require.Equal(t, 200, code)
+	for _, line := range []string{
+		`tlog_appends_total{log="metrics.test",outcome="ok"} 2`,
+		`tlog_records_total{log="metrics.test"} 2`,
+		`tlog_tree_size{log="metrics.test"} 2`,
+		`tlog_stopped{log="metrics.test"} 0`,
+		`tlog_upstream_fetches_total{log="metrics.test",outcome="ok"} 2`,
+		`tlog_upstream_fetches_total{log="metrics.test",outcome="not_found"} 1`,
+		`tlog_http_requests_total{code="200",log="metrics.test",route="lookup"} 3`,
+		`tlog_http_requests_total{code="404",log="metrics.test",route="lookup"} 1`,
+		`tlog_http_requests_total{code="200",log="metrics.test",route="healthz"} 1`,
+	} {
+		require.Contains(t, page, "\n"+line+"\n")
+	}
+	require.Regexp(t, `\npebble_disk_bytes\{log="metrics.test"\} [1-9]`, page)
+	require.Contains(t, page, "\ngo_goroutines ")
+	require.Contains(t, page, "\nprocess_resident_memory_bytes ")
+	// The metrics are not on the public address.
+	code, _ = get(t, url+"/metrics")
+	require.Equal(t, 404, code)
 }
