@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
 	"github.com/tlogkit/tlogkit/tile"
@@ -399,7 +400,7 @@ func build(ctx context.Context, c *config, lg *storage.Log, res *result, stderr 
 		defer pprof.StopCPUProfile()
 	}
 	t0 := time.Now()
-	stopProgress := progress(ctx, c.progress, stderr, "build", func() int64 { return done.Load() }, c.n, t0)
+	stopProgress := progress(ctx, c.progress, stderr, "build", func() int64 { return done.Load() }, c.n)
 	var wg sync.WaitGroup
 	for range c.appenders {
 		wg.Go(func() {
@@ -474,32 +475,17 @@ func build(ctx context.Context, c *config, lg *storage.Log, res *result, stderr 
 	return nil
 }
 
-// progress prints a line every interval until the returned function is
-// called.
-func progress(ctx context.Context, every time.Duration, w io.Writer, what string, count func() int64, total int64, t0 time.Time) func() {
+// progress reports the progress of a phase (done, rate, ETA, peak RSS) on
+// w every interval until the returned function is called: one line
+// rewritten in place on a terminal, a line per report otherwise.
+func progress(ctx context.Context, every time.Duration, w io.Writer, what string, count func() int64, total int64) func() {
 	if every <= 0 {
 		return func() {}
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tk := time.NewTicker(every)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-				n := count()
-				el := time.Since(t0)
-				fmt.Fprintf(w, "%s: %d/%d (%.1f%%) after %v, %.0f records/s, VmHWM %s\n",
-					what, n, total, 100*float64(n)/float64(total), el.Round(time.Second), float64(n)/el.Seconds(), mib(vmHWM()))
-			}
-		}
-	})
-	return func() { close(stop); wg.Wait() }
+	return ops.StartProgress(ctx, ops.ProgressOptions{
+		Name: what, Total: total, Out: w, Interval: every,
+		Extra: func() string { return "VmHWM " + mib(vmHWM()) },
+	}, count)
 }
 
 // compactRange is the right edge of a tree being rebuilt from its leaves:
@@ -567,7 +553,7 @@ func audit(ctx context.Context, c *config, lg *storage.Log, verifier note.Verifi
 	seen := newBitmap(n)
 	var cr compactRange
 	var read atomic.Int64
-	stopProgress := progress(ctx, c.progress, stderr, "audit", func() int64 { return read.Load() }, n, t0)
+	stopProgress := progress(ctx, c.progress, stderr, "audit", func() int64 { return read.Load() }, n)
 	defer stopProgress()
 
 	const chunk = storage.MaxReadRecords // a multiple of 256
