@@ -137,6 +137,14 @@
 // key index cannot be checked against the tree: a caller that needs to
 // can compare the record at the returned index with its key.)
 //
+// # Monitoring
+//
+// [Log.Stats] returns counters and distributions since Open (appends and
+// their outcomes, commits, records and bytes written, the queue, the
+// published tree and when it was published, fail-stop, tile cache hits
+// and misses, commit and sync latencies, batch sizes), read from atomics
+// without touching storage; package ops exports them to Prometheus.
+//
 // # Backends
 //
 // A [Backend] has four methods (Get, Scan, Commit, Close) whose contract
