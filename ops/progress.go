@@ -42,7 +42,7 @@ func StartProgress(ctx context.Context, o ProgressOptions, count func() int64) (
 	if o.Unit == "" {
 		o.Unit = "records"
 	}
-	tty := isTerminal(o.Out)
+	tty := IsTerminal(o.Out)
 	if o.Interval <= 0 {
 		o.Interval = 30 * time.Second
 		if tty {
@@ -139,7 +139,9 @@ func siRate(r float64) string {
 	return fmt.Sprintf("%.0f", r)
 }
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal (an *os.File that is a
+// character device).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -23,10 +23,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/module"
 
+	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
@@ -113,12 +115,24 @@ Flags:
 		}
 		auditTiles = true
 	}
+	// On a terminal, show progress (lookups and tiles checked, ETA).
+	stopProgress := func() {}
+	if ops.IsTerminal(stderr) {
+		total := int64(len(targets))
+		if auditTiles {
+			total += countFiles(filepath.Join(*logLoc, "tile"))
+		}
+		stopProgress = ops.StartProgress(ctx, ops.ProgressOptions{Name: "audit", Total: total, Unit: "lookups and tiles", Out: stderr},
+			func() int64 { return a.checked.Load() })
+	}
 	for _, mv := range targets {
 		a.lookup(ctx, mv)
+		a.checked.Add(1)
 	}
 	if auditTiles {
 		a.tiles(ctx, *logLoc)
 	}
+	stopProgress()
 	a.timeline(ctx)
 
 	latest := c.Latest().Tree
@@ -141,6 +155,19 @@ type auditor struct {
 	lookupsOK          int
 	tilesOK, tilesSeen int
 	headsOK, headsSeen int
+	checked            atomic.Int64 // lookups and tiles checked, for the progress report
+}
+
+// countFiles returns the number of files below dir (0 if there is none).
+func countFiles(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 func (a *auditor) fail(format string, args ...any) {
@@ -226,6 +253,7 @@ func (a *auditor) tiles(ctx context.Context, dir string) {
 			return err
 		}
 		a.tilesSeen++
+		defer a.checked.Add(1)
 		if err := a.tile(ctx, path, filepath.ToSlash(rel)); err != nil {
 			a.fail("%s: %v", filepath.ToSlash(rel), err)
 			return nil
