@@ -25,7 +25,9 @@ const DefaultMaxStall = 10 * time.Second
 // Readyz answers 200 while l is ready to serve and append: open, not
 // fail-stopped, and not stalled (appends queued or being committed while
 // no checkpoint has been published for longer than maxStall; zero means
-// DefaultMaxStall).
+// DefaultMaxStall). A read-only log is ready while open, not stopped (by
+// a rollback or fork of its store), and it read the stored checkpoint
+// within maxStall.
 // Otherwise it answers 503 with the reason.
 func Readyz(l *storage.Log, maxStall time.Duration) http.Handler {
 	if maxStall <= 0 {
@@ -52,6 +54,8 @@ func Ready(l *storage.Log, maxStall time.Duration, now time.Time) error {
 		return fmt.Errorf("ops: not ready: log closed")
 	case s.Stopped != nil:
 		return fmt.Errorf("ops: not ready: %v", s.Stopped)
+	case s.ReadOnly && now.Sub(s.Refreshed) > maxStall:
+		return fmt.Errorf("ops: not ready: the stored checkpoint was last read %v ago", now.Sub(s.Refreshed).Round(time.Millisecond))
 	case int64(s.Pending)+s.InFlight > 0 && now.Sub(s.Published) > maxStall:
 		return fmt.Errorf("ops: not ready: %d appends waiting, no checkpoint published for %v",
 			int64(s.Pending)+s.InFlight, now.Sub(s.Published).Round(time.Millisecond))

@@ -17,7 +17,7 @@ type LogCollector struct {
 	appends, commits, records, bytes *prometheus.Desc
 	commitSec, syncSec, batch        *prometheus.Desc
 	pending, size, age, stopped      *prometheus.Desc
-	cache                            *prometheus.Desc
+	cache, refreshAge, refreshErrors *prometheus.Desc
 }
 
 // NewLogCollector returns a collector of l's metrics, labelled log=name.
@@ -40,12 +40,16 @@ func NewLogCollector(name string, l *storage.Log) *LogCollector {
 		age:       d("tlog_checkpoint_age_seconds", "Seconds since the latest checkpoint was published (or the log opened)."),
 		stopped:   d("tlog_stopped", "1 if the log has fail-stopped (or is closed), else 0."),
 		cache:     d("tlog_tile_cache_requests_total", "Lookups of full hash tiles in the tile caches, by result (hit, miss).", "result"),
+		refreshAge: d("tlog_reader_refresh_age_seconds",
+			"Read-only logs only: seconds since the stored checkpoint was last read successfully."),
+		refreshErrors: d("tlog_reader_refresh_errors_total",
+			"Read-only logs only: reads or checks of the stored checkpoint that failed."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *LogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.appends, c.commits, c.records, c.bytes, c.commitSec, c.syncSec, c.batch, c.pending, c.size, c.age, c.stopped, c.cache} {
+	for _, d := range []*prometheus.Desc{c.appends, c.commits, c.records, c.bytes, c.commitSec, c.syncSec, c.batch, c.pending, c.size, c.age, c.stopped, c.cache, c.refreshAge, c.refreshErrors} {
 		ch <- d
 	}
 }
@@ -78,6 +82,10 @@ func (c *LogCollector) Collect(ch chan<- prometheus.Metric) {
 		stopped = 1
 	}
 	gauge(c.stopped, stopped)
+	if s.ReadOnly {
+		gauge(c.refreshAge, c.now().Sub(s.Refreshed).Seconds())
+		counter(c.refreshErrors, s.RefreshErrors)
+	}
 }
 
 // constHistogram turns a storage.Histogram (per-bucket counts) into a

@@ -249,3 +249,50 @@ func TestProgress(t *testing.T) {
 	// No output configured: nothing runs.
 	ops.StartProgress(context.Background(), ops.ProgressOptions{Name: "x"}, func() int64 { return 0 })()
 }
+
+// TestReaderReadyAndMetrics: a read-only log is ready while it reads the
+// stored checkpoint, not ready once its reads fail for longer than the
+// bound, and exports its refresh age and errors.
+func TestReaderReadyAndMetrics(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	w, err := storage.Open(ctx, st, storagetest.LogOptions(true))
+	require.NoError(t, err)
+	defer w.Close()
+	opts := storagetest.LogOptions(false)
+	opts.ReadOnly, opts.Follow = true, -1
+	reader := st.Reader()
+	r, err := storage.Open(ctx, reader, opts)
+	require.NoError(t, err)
+	defer r.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(ops.NewLogCollector("test", r))
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+
+	_, err = w.Append(ctx, []byte("one"))
+	require.NoError(t, err)
+	_, err = r.Refresh(ctx)
+	require.NoError(t, err)
+	require.NoError(t, ops.Ready(r, time.Second, time.Now()))
+	m := scrape(t, srv.URL)
+	require.Equal(t, 1.0, m[`tlog_tree_size{log="test"}`])
+	require.Equal(t, 0.0, m[`tlog_reader_refresh_errors_total{log="test"}`])
+
+	st.SetFault(func(op memstore.Op, seq int) memstore.Fault {
+		if op == memstore.OpGet {
+			return memstore.FailNotPersisted
+		}
+		return memstore.NoFault
+	})
+	_, err = r.Refresh(ctx)
+	require.ErrorIs(t, err, memstore.ErrInjected)
+	require.NoError(t, ops.Ready(r, time.Minute, time.Now()), "within the bound")
+	require.ErrorContains(t, ops.Ready(r, time.Second, time.Now().Add(2*time.Second)), "stored checkpoint was last read")
+	m = scrape(t, srv.URL)
+	require.Equal(t, 1.0, m[`tlog_reader_refresh_errors_total{log="test"}`])
+	st.SetFault(nil)
+	_, err = r.Refresh(ctx)
+	require.NoError(t, err)
+	require.NoError(t, ops.Ready(r, time.Second, time.Now()))
+}

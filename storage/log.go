@@ -88,14 +88,28 @@ type Options struct {
 	// cache, which level-0 traffic cannot evict. Zero means 1024 (enough
 	// for all of them up to 2.6*10^8 records); negative disables it.
 	CacheUpperTiles int
+
+	// ReadOnly opens the log for reading only, in a backend that another
+	// process writes (storage/pgstore): appends fail with ErrReadOnly,
+	// Signer is not needed, and the Log follows the writer, publishing
+	// each new checkpoint it reads from the backend once it has checked
+	// it (see [Log.Refresh]). Create has no effect.
+	ReadOnly bool
+
+	// Follow is how often a read-only Log reads the backend's checkpoint.
+	// Zero means one second; negative means never (call Refresh).
+	Follow time.Duration
 }
 
 func (o *Options) setDefaults() error {
 	if o.Origin == "" || strings.ContainsAny(o.Origin, "\n") {
 		return fmt.Errorf("%w: Options.Origin must be one non-empty line", ErrInvalid)
 	}
-	if o.Signer == nil || o.Verifier == nil {
+	if o.Verifier == nil || o.Signer == nil && !o.ReadOnly {
 		return fmt.Errorf("%w: Options.Signer and Options.Verifier are required", ErrInvalid)
+	}
+	if o.Follow == 0 {
+		o.Follow = time.Second
 	}
 	if o.PipelineDepth <= 0 {
 		o.PipelineDepth = 1
@@ -143,6 +157,8 @@ type Log struct {
 	cache      *tileCache // level 0
 	upperCache *tileCache // levels 1 and up
 	stats      *stats
+
+	refreshMu sync.Mutex // serializes Refresh
 
 	mu      sync.Mutex
 	pending *pendingBatch
@@ -203,7 +219,7 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	if opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash() {
+	if opts.Signer != nil && (opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash()) {
 		return nil, fmt.Errorf("%w: Signer %s+%08x and Verifier %s+%08x are different keys", ErrInvalid,
 			opts.Signer.Name(), opts.Signer.KeyHash(), opts.Verifier.Name(), opts.Verifier.KeyHash())
 	}
@@ -222,6 +238,9 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 	}
 
 	signed, err := b.Get(ctx, keyCheckpoint)
+	if errors.Is(err, ErrNotFound) && opts.ReadOnly {
+		return nil, ErrNoLog
+	}
 	if errors.Is(err, ErrNotFound) {
 		if err := l.create(ctx); err != nil {
 			return nil, err
@@ -240,48 +259,43 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: stored checkpoint: %w", err)
 	}
-	// The signer must produce checkpoints that the verifier accepts.
-	if _, err := l.sign(tree); err != nil {
-		return nil, err
+	if !opts.ReadOnly {
+		// The signer must produce checkpoints that the verifier accepts.
+		if _, err := l.sign(tree); err != nil {
+			return nil, err
+		}
 	}
 
 	// The right edge: the partial tile of level 0 is not stored (format 2)
 	// but recomputed from the records of the partial data tile; those of
 	// the levels above are stored. The edge must hash to the signed
 	// checkpoint, which authenticates every stored byte used.
-	recs, err := l.loadData(ctx, tree.N)
+	var recs [][]byte
+	if opts.ReadOnly {
+		recs, err = l.readData(ctx, tree.N)
+	} else {
+		recs, err = l.loadData(ctx, tree.N)
+	}
 	if err != nil {
 		return nil, err
 	}
-	l.edge, err = loadEdge(tree.N, func(L int, n int64, w int) ([]tlog.Hash, error) {
-		if L == 0 {
-			hashes := make([]tlog.Hash, w)
-			sha256x.Leaves(asArrays(hashes), recs)
-			return hashes, nil
-		}
-		data, err := b.Get(ctx, tileKey(L, n))
-		if err != nil {
-			return nil, fmt.Errorf("storage: reading right edge tile %d/%d: %w", L, n, err)
-		}
-		if len(data) != w*tlog.HashSize {
-			return nil, fmt.Errorf("%w: right edge tile %d/%d has %d bytes, want %d", ErrCorrupt, L, n, len(data), w*tlog.HashSize)
-		}
-		return decodeHashes(data)
-	})
+	e, err := l.edgeOf(ctx, tree, recs)
 	if err != nil {
 		return nil, err
 	}
-	if h := l.edge.treeHash(); h != tree.Hash {
-		return nil, fmt.Errorf("%w: stored records and tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
-	}
-	s := &snapshot{tree: tree, checkpoint: signed, rows: l.edge.rows}
-	l.snap.Store(s)
+	l.snap.Store(&snapshot{tree: tree, checkpoint: signed, rows: e.rows})
 
 	if opts.LastKnown != nil {
 		if err := l.checkLastKnown(ctx, opts.LastKnown); err != nil {
 			return nil, err
 		}
 	}
+	if opts.ReadOnly {
+		l.stats.refreshed.Store(time.Now().UnixNano())
+		go l.follow(opts.Follow)
+		return l, nil
+	}
+	l.edge = e
 	if format1 {
 		if err := upgradeFormat1(ctx, b, tree.N); err != nil {
 			return nil, err
@@ -601,6 +615,9 @@ func (l *Log) enqueueLocked(ctx context.Context, key, record []byte) (_ Future, 
 	}
 	if len(key) > l.opts.MaxKeySize {
 		return Future{err: fmt.Errorf("%w: key of %d bytes > %d", ErrInvalid, len(key), l.opts.MaxKeySize)}, false
+	}
+	if l.opts.ReadOnly {
+		return Future{err: ErrReadOnly}, false
 	}
 	for {
 		if l.closed {

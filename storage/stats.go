@@ -43,6 +43,12 @@ type Stats struct {
 	// Pipeliner, whose Commit includes it); BatchRequests the number of
 	// append requests per batch.
 	CommitSeconds, SyncSeconds, BatchRequests Histogram
+	// ReadOnly reports a read-only Log (Options.ReadOnly); Refreshed is
+	// when it last read the backend's checkpoint successfully (new or
+	// not), RefreshErrors the number of reads or checks that failed.
+	ReadOnly      bool
+	Refreshed     time.Time
+	RefreshErrors int64
 }
 
 // A Histogram is a distribution in fixed buckets: Counts[i] observations
@@ -101,6 +107,8 @@ type stats struct {
 	records, bytes         atomic.Int64
 	inflight               atomic.Int64
 	published              atomic.Int64 // unix nanoseconds
+	refreshed              atomic.Int64 // unix nanoseconds of the last successful Refresh
+	refreshErrors          atomic.Int64
 	commitSec, syncSec     *histogram
 	batchRequests          *histogram
 	cacheHits, cacheMisses stripedCounter
@@ -159,5 +167,8 @@ func (l *Log) Stats() Stats {
 		CommitSeconds:   st.commitSec.snapshot(),
 		SyncSeconds:     st.syncSec.snapshot(),
 		BatchRequests:   st.batchRequests.snapshot(),
+		ReadOnly:        l.opts.ReadOnly,
+		Refreshed:       time.Unix(0, st.refreshed.Load()),
+		RefreshErrors:   st.refreshErrors.Load(),
 	}
 }

@@ -60,9 +60,10 @@ type data struct {
 
 // A Store is an open handle on an in-memory store.
 type Store struct {
-	d      *data
-	mu     sync.Mutex
-	closed bool
+	d        *data
+	mu       sync.Mutex
+	closed   bool
+	readOnly bool
 }
 
 // New returns an open, empty store.
@@ -81,6 +82,15 @@ func (s *Store) Reopen() (*Store, error) {
 	}
 	s.d.open = true
 	return &Store{d: s.d}, nil
+}
+
+// Reader returns a read-only handle on the same data, open beside s and
+// any other handle, as a replica shares a database with its writer (for a
+// Log opened with storage.Options.ReadOnly): it reads what the writer has
+// committed, its Commit fails with storage.ErrReadOnly, and its Close
+// leaves the data to the writer.
+func (s *Store) Reader() *Store {
+	return &Store{d: s.d, readOnly: true}
 }
 
 // SetFault installs f, called before every operation with the operation and
@@ -180,6 +190,9 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.readOnly {
+		return fmt.Errorf("memstore: commit on a reader: %w", storage.ErrReadOnly)
+	}
 	f := s.fault(OpCommit)
 	if f == FailNotPersisted {
 		return fmt.Errorf("memstore: commit: %w", ErrInjected)
@@ -241,9 +254,11 @@ func (s *Store) Close() error {
 		return fmt.Errorf("memstore: %w", storage.ErrClosed)
 	}
 	s.closed = true
-	s.d.mu.Lock()
-	s.d.open = false
-	s.d.mu.Unlock()
+	if !s.readOnly {
+		s.d.mu.Lock()
+		s.d.open = false
+		s.d.mu.Unlock()
+	}
 	return nil
 }
 
