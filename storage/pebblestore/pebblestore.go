@@ -57,6 +57,9 @@ type Store struct {
 	// failed is the first commit error: a store whose WAL failed accepts
 	// no more commits (Pebble itself may panic on a later WAL rotation).
 	failed atomic.Pointer[error]
+
+	logsMu sync.Mutex
+	logs   map[string]bool // named logs with an open handle
 }
 
 func (s *Store) enter(ctx context.Context) error {
@@ -130,6 +133,14 @@ func (s *Store) DB() *pebble.DB { return s.db }
 
 // Get implements storage.Backend.
 func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if reserved(key) {
+		return nil, storage.ErrNotFound
+	}
+	return s.get(ctx, key)
+}
+
+// get reads key (in the Store's own key space, a named log's included).
+func (s *Store) get(ctx context.Context, key []byte) ([]byte, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -153,6 +164,13 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 // reads a consistent snapshot and keeps the blocks it visits for the next
 // key: about 0.5µs a key instead of about 2µs for a Get.
 func (s *Store) GetMany(ctx context.Context, keys [][]byte) (_ [][]byte, err error) {
+	if len(keys) > 0 && reserved(keys[len(keys)-1]) {
+		return nil, fmt.Errorf("pebblestore: GetMany: key %x is reserved for named logs: %w", keys[len(keys)-1], storage.ErrInvalid)
+	}
+	return s.getMany(ctx, keys)
+}
+
+func (s *Store) getMany(ctx context.Context, keys [][]byte) (_ [][]byte, err error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -196,8 +214,17 @@ func (s *Store) GetMany(ctx context.Context, keys [][]byte) (_ [][]byte, err err
 }
 
 // Scan implements storage.Backend with one Pebble iterator, which reads a
-// consistent snapshot.
+// consistent snapshot. It does not see the keys of named logs.
 func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value []byte) error) (err error) {
+	if end == nil || bytes.Compare(end, reservedStart) > 0 {
+		end = reservedStart
+	}
+	return s.scan(ctx, start, end, 0, fn)
+}
+
+// scan calls fn for the keys in [start, end) with their first strip bytes
+// removed.
+func (s *Store) scan(ctx context.Context, start, end []byte, strip int, fn func(key, value []byte) error) (err error) {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -216,7 +243,7 @@ func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value 
 		if err != nil {
 			return fmt.Errorf("pebblestore: scan: %w", err)
 		}
-		if err := fn(it.Key(), v); err != nil {
+		if err := fn(it.Key()[strip:], v); err != nil {
 			return err
 		}
 	}
@@ -226,8 +253,38 @@ func (s *Store) Scan(ctx context.Context, start, end []byte, fn func(key, value 
 	return nil
 }
 
-// Commit implements storage.Backend: one Pebble batch, synced.
+// Commit implements storage.Backend: one Pebble batch, synced. Keys
+// starting with 0xFF are reserved for named logs (see Store.Log).
 func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
+	return s.commit(ctx, nil, b)
+}
+
+// pebbleBatch returns b as a Pebble batch, every key prefixed with ns; the
+// Store's own keys (ns nil) must not be reserved ones.
+func (s *Store) pebbleBatch(ns []byte, b *storage.Batch) (*pebble.Batch, error) {
+	pb := s.db.NewBatchWithSize(b.Size() + (16+len(ns))*b.Len() + 64)
+	var key []byte
+	for _, op := range b.Ops() {
+		if ns == nil && reserved(op.Key) {
+			pb.Close()
+			return nil, fmt.Errorf("pebblestore: key %x is reserved for named logs: %w", op.Key, storage.ErrInvalid)
+		}
+		key = append(append(key[:0], ns...), op.Key...)
+		var err error
+		if op.Delete {
+			err = pb.Delete(key, nil)
+		} else {
+			err = pb.Set(key, op.Value, nil)
+		}
+		if err != nil {
+			pb.Close()
+			return nil, fmt.Errorf("pebblestore: commit: %w", err)
+		}
+	}
+	return pb, nil
+}
+
+func (s *Store) commit(ctx context.Context, ns []byte, b *storage.Batch) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -235,19 +292,11 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 	if p := s.failed.Load(); p != nil {
 		return fmt.Errorf("pebblestore: an earlier commit failed: %w", *p)
 	}
-	pb := s.db.NewBatchWithSize(b.Size() + 16*b.Len() + 64)
-	defer pb.Close()
-	for _, op := range b.Ops() {
-		var err error
-		if op.Delete {
-			err = pb.Delete(op.Key, nil)
-		} else {
-			err = pb.Set(op.Key, op.Value, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("pebblestore: commit: %w", err)
-		}
+	pb, err := s.pebbleBatch(ns, b)
+	if err != nil {
+		return err
 	}
+	defer pb.Close()
 	if err := pb.Commit(pebble.Sync); err != nil {
 		s.failed.CompareAndSwap(nil, &err)
 		return fmt.Errorf("pebblestore: commit: %w", err)
@@ -258,6 +307,10 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 // CommitPipelined implements storage.Pipeliner: the batch is applied (and
 // visible) when it returns, and wait blocks until its WAL record is synced.
 func (s *Store) CommitPipelined(ctx context.Context, b *storage.Batch) (wait func() error, err error) {
+	return s.commitPipelined(ctx, nil, b)
+}
+
+func (s *Store) commitPipelined(ctx context.Context, ns []byte, b *storage.Batch) (wait func() error, err error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -265,18 +318,9 @@ func (s *Store) CommitPipelined(ctx context.Context, b *storage.Batch) (wait fun
 	if p := s.failed.Load(); p != nil {
 		return nil, fmt.Errorf("pebblestore: an earlier commit failed: %w", *p)
 	}
-	pb := s.db.NewBatchWithSize(b.Size() + 16*b.Len() + 64)
-	for _, op := range b.Ops() {
-		var err error
-		if op.Delete {
-			err = pb.Delete(op.Key, nil)
-		} else {
-			err = pb.Set(op.Key, op.Value, nil)
-		}
-		if err != nil {
-			pb.Close()
-			return nil, fmt.Errorf("pebblestore: commit: %w", err)
-		}
+	pb, err := s.pebbleBatch(ns, b)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.db.ApplyNoSyncWait(pb, pebble.Sync); err != nil {
 		// Pebble requires SyncWait before Close once applied; on an error
