@@ -120,3 +120,10 @@ var (
 	// ErrInvalid: an argument is out of range or malformed.
 	ErrInvalid = errors.New("storage: invalid argument")
 )
+
+// CheckpointKey returns the key under which a [Log] stores its latest
+// signed checkpoint: every commit of new records sets it. A backend shared
+// by several processes can fence writers on it, refusing a commit unless
+// the stored value is the one the writer last read or wrote (see
+// storage/pgstore).
+func CheckpointKey() []byte { return []byte{prefixCheckpoint} }
