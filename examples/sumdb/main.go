@@ -56,6 +56,7 @@ import (
 	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
+	"github.com/tlogkit/tlogkit/storage/pgstore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 	"github.com/tlogkit/tlogkit/tlog"
 )
@@ -81,8 +82,10 @@ func main() {
 type config struct {
 	listen, data, name, upstream, private string
 	publicURL, checkpointFile, metrics    string
-	c2sp                                  bool
+	store, logName, writer, vkey          string
+	c2sp, standby, readOnly               bool
 	fetchTimeout, checkpointInterval      time.Duration
+	lease, follow                         time.Duration
 	logLevel                              slog.Level
 }
 
@@ -105,8 +108,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "how soon a new published checkpoint is saved to -checkpoint-file")
 	fs.StringVar(&c.metrics, "metrics", "127.0.0.1:9090", "`address` serving Prometheus metrics at /metrics (off: none)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug (also every rejected request), info (every upstream fetch), warn, error")
+	fs.StringVar(&c.store, "store", "", "where the log is kept: empty for the pebble store in <data>/store, or a PostgreSQL `URL` (postgres://...) that a writer, standbys and replicas share")
+	fs.StringVar(&c.logName, "log-name", "", "`name` of the log's rows in a -store database, so that one database holds many logs (default: the key's name)")
+	fs.BoolVar(&c.standby, "standby", false, "with a -store database: wait for the writer's lease to expire and then take the log over, instead of failing while another writer holds it")
+	fs.DurationVar(&c.lease, "lease", pgstore.DefaultLease, "with a -store database: how long a writer's lease lasts unrenewed, so how soon a standby takes over a dead writer's log")
+	fs.BoolVar(&c.readOnly, "read-only", false, "serve a -store database as a replica: no signing key, no appends; follows the writer's checkpoints")
+	fs.StringVar(&c.writer, "writer", "", "with -read-only: the writer's `URL`, where lookups of versions not yet logged are sent (default: they are 404)")
+	fs.StringVar(&c.vkey, "vkey", "", "with -read-only: the log's verifier `key` (default: read from <data>/vkey)")
+	fs.DurationVar(&c.follow, "follow", time.Second, "with -read-only: how often the writer's new checkpoints are read")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store; see examples/sumdb/README.md.\n\n")
+		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store or a PostgreSQL database; see examples/sumdb/README.md.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -128,7 +139,73 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.checkpointFile == "" {
 		c.checkpointFile = filepath.Join(c.data, "checkpoint")
 	}
+	if c.store != "" && !strings.HasPrefix(c.store, "postgres://") && !strings.HasPrefix(c.store, "postgresql://") {
+		return nil, fmt.Errorf("-store %q: want a PostgreSQL URL (postgres://user@host/db), or nothing for the pebble store", c.store)
+	}
+	switch {
+	case c.store == "" && (c.standby || c.readOnly || c.logName != ""):
+		return nil, fmt.Errorf("-standby, -read-only and -log-name need a shared -store database (postgres://...); the pebble store has one process")
+	case c.readOnly && c.standby:
+		return nil, fmt.Errorf("-read-only and -standby: a replica never writes")
+	case !c.readOnly && (c.writer != "" || c.vkey != ""):
+		return nil, fmt.Errorf("-writer and -vkey are for -read-only replicas")
+	case c.lease <= 0 || c.follow <= 0:
+		return nil, fmt.Errorf("-lease and -follow must be positive")
+	}
+	if c.writer != "" {
+		if _, err := sumdbserver.NewForwarder(c.writer); err != nil {
+			return nil, fmt.Errorf("-writer: %w", err)
+		}
+	}
 	return c, nil
+}
+
+// loadVerifier returns the verifier key of a replica: -vkey, or
+// <data>/vkey.
+func loadVerifier(dir, vkey string) (note.Verifier, string, error) {
+	if vkey == "" {
+		data, err := os.ReadFile(filepath.Join(dir, "vkey"))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", fmt.Errorf("-read-only needs the log's verifier key: -vkey, or %s", filepath.Join(dir, "vkey"))
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		vkey = strings.TrimSpace(string(data))
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", fmt.Errorf("verifier key %q: %w", vkey, err)
+	}
+	return v, vkey, nil
+}
+
+// openBackend opens the store the log lives in: the pebble store in the
+// data directory (returned twice, for its metrics), or the -store
+// database.
+func openBackend(ctx context.Context, c *config, name string, logger *slog.Logger) (storage.Backend, *pebblestore.Store, error) {
+	if c.store == "" {
+		st, err := pebblestore.Open(filepath.Join(c.data, "store"), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st, nil
+	}
+	logName := c.logName
+	if logName == "" {
+		logName = name
+	}
+	if c.standby {
+		logger.Info("standby: waiting for the writer's lease", "log", logName, "lease", c.lease)
+	}
+	st, err := pgstore.Open(ctx, c.store, &pgstore.Options{Log: logName, Lease: c.lease, Wait: c.standby, ReadOnly: c.readOnly})
+	if err != nil {
+		if errors.Is(err, storage.ErrLocked) {
+			err = fmt.Errorf("%w (start it with -standby to wait and take over, or -read-only to serve as a replica)", err)
+		}
+		return nil, nil, err
+	}
+	return st, nil, nil
 }
 
 // loadKey reads the signing key in dir, or creates one named name if there
@@ -237,42 +314,62 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return err
 	}
-	signer, verifier, vkey, err := loadKey(c.data, c.name)
-	if err != nil {
-		return err
+	var (
+		signer   note.Signer
+		verifier note.Verifier
+		vkey     string
+		src      sumdbserver.Source
+	)
+	if c.readOnly {
+		verifier, vkey, err = loadVerifier(c.data, c.vkey)
+		if err != nil {
+			return err
+		}
+		if c.writer != "" {
+			src, _ = sumdbserver.NewForwarder(c.writer)
+		}
+	} else {
+		signer, verifier, vkey, err = loadKey(c.data, c.name)
+		if err != nil {
+			return err
+		}
+		if src, err = sumdbserver.NewProxy(c.upstream); err != nil {
+			return err
+		}
 	}
-	up, err := sumdbserver.NewProxy(c.upstream)
-	if err != nil {
-		return err
-	}
-
-	store, err := pebblestore.Open(filepath.Join(c.data, "store"), nil)
-	if err != nil {
-		return err
-	}
-	checkpointFile := c.checkpointFile
-	lastKnown, err := os.ReadFile(checkpointFile)
+	name := verifier.Name()
+	lastKnown, err := os.ReadFile(c.checkpointFile)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		store.Close()
 		return err
 	}
 	if len(lastKnown) == 0 {
 		lastKnown = nil
 	}
-	lg, err := storage.Open(ctx, store, storage.Options{
+
+	backend, pebbleStore, err := openBackend(ctx, c, name, logger)
+	if err != nil {
+		return err
+	}
+	where := c.data
+	if c.store != "" {
+		where = "the -store database"
+	}
+	lg, err := storage.Open(ctx, backend, storage.Options{
 		Origin:    note.SumDBOrigin,
 		Signer:    signer,
 		Verifier:  verifier,
 		LastKnown: lastKnown,
-		Create:    true,
+		Create:    !c.readOnly,
+		ReadOnly:  c.readOnly,
+		Follow:    c.follow,
 	})
 	if err != nil {
-		return fmt.Errorf("opening the log in %s: %w", c.data, err)
+		return fmt.Errorf("opening the log in %s: %w", where, err)
 	}
 	// Remember the last published checkpoint, so that a store rolled back
 	// behind it is refused at the next start: now, while serving, and at
 	// shutdown.
-	saver := &checkpointSaver{log: lg, file: checkpointFile, logger: logger}
+	saver := &checkpointSaver{log: lg, file: c.checkpointFile, logger: logger}
 	if err := saver.save(); err != nil {
 		lg.Close()
 		return err
@@ -295,13 +392,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(ops.NewLogCollector(signer.Name(), lg), pebblestore.NewCollector(signer.Name(), store),
+	reg.MustRegister(ops.NewLogCollector(name, lg),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	fetches := ops.NewFetchMetrics(signer.Name())
+	if pebbleStore != nil {
+		reg.MustRegister(pebblestore.NewCollector(name, pebbleStore))
+	}
+	fetches := ops.NewFetchMetrics(name)
 	reg.MustRegister(fetches)
+	dbLog := sumdbserver.StorageLog(lg)
+	if c.readOnly {
+		dbLog = sumdbserver.ReplicaLog(lg)
+	}
 	srv, err := sumdbserver.NewServer(sumdbserver.Config{
-		Log:           sumdbserver.StorageLog(lg),
-		Source:        up,
+		Log:           dbLog,
+		Source:        src,
 		Private:       c.private,
 		C2SP:          c.c2sp,
 		FetchTimeout:  c.fetchTimeout,
@@ -315,7 +419,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	mux.Handle("/", srv)
 	mux.Handle("/healthz", ops.Healthz())
 	mux.Handle("/readyz", ops.Readyz(lg, 0))
-	handler, err := ops.InstrumentHandler(reg, signer.Name(), mux, ops.SumDBRoute)
+	handler, err := ops.InstrumentHandler(reg, name, mux, ops.SumDBRoute)
 	if err != nil {
 		return err
 	}
@@ -354,7 +458,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	gosumdb := vkey + " " + public
 	fmt.Fprintf(stdout, "export GOSUMDB=%q\n# or, for every shell: go env -w GOSUMDB=%q\n", gosumdb, gosumdb)
 	_, tree := lg.Checkpoint()
-	logger.Info("serving", "addr", addr, "url", public, "metrics", metricsAddr, "data", c.data, "upstream", c.upstream, "records", tree.N)
+	role := "writer"
+	if c.readOnly {
+		role = "replica"
+	}
+	logger.Info("serving", "role", role, "addr", addr, "url", public, "metrics", metricsAddr, "data", c.data, "upstream", c.upstream, "records", tree.N)
 	if ready != nil {
 		ready(listening{HTTP: addr, Metrics: metricsAddr})
 	}
