@@ -2,20 +2,17 @@ package benchmarks
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
@@ -34,19 +31,10 @@ import (
 // is the only side-by-side pair.
 
 // storageRecord is record i: 150 random (incompressible) bytes.
-func storageRecord(i int64, dst []byte) []byte {
-	r := rand.New(rand.NewPCG(uint64(i), 150))
-	dst = dst[:0]
-	for len(dst) < 150 {
-		dst = binary.LittleEndian.AppendUint64(dst, r.Uint64())
-	}
-	return dst[:150]
-}
+func storageRecord(i int64, dst []byte) []byte { return storagetest.BenchRecord(i, dst) }
 
 // storageKey is the key of record i, shaped like a sumdb key.
-func storageKey(i int64) []byte {
-	return fmt.Appendf(nil, "example.com/mod%08d@v1.2.%d", i, i%10)
-}
+func storageKey(i int64) []byte { return storagetest.BenchKey(i) }
 
 func storageLogOptions() storage.Options {
 	return storagetest.LogOptions(true)
@@ -111,92 +99,7 @@ func openAppendLog(b *testing.B, backend string) *storage.Log {
 // inflight records in flight (0: synchronous Append), and reports
 // records/s and latency percentiles.
 func benchAppenders(b *testing.B, l *storage.Log, appenders, inflight int, keyed bool) {
-	ctx := context.Background()
-	var next atomic.Int64
-	lat := make([][]time.Duration, appenders)
-	b.SetBytes(150)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range appenders {
-		wg.Go(func() {
-			var rec []byte
-			if inflight == 0 {
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(b.N) {
-						return
-					}
-					rec = storageRecord(i, rec)
-					t0 := time.Now()
-					var err error
-					if keyed {
-						_, _, err = l.AppendKeyed(ctx, storageKey(i), rec)
-					} else {
-						_, err = l.Append(ctx, rec)
-					}
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					lat[g] = append(lat[g], time.Since(t0))
-				}
-			}
-			type sent struct {
-				f  storage.Future
-				t0 time.Time
-			}
-			ring := make([]sent, 0, inflight)
-			head := 0
-			wait := func(s sent) bool {
-				if _, _, err := s.f.Wait(ctx); err != nil {
-					b.Error(err)
-					return false
-				}
-				lat[g] = append(lat[g], time.Since(s.t0))
-				return true
-			}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					break
-				}
-				rec = storageRecord(i, rec)
-				var s sent
-				s.t0 = time.Now()
-				if keyed {
-					s.f = l.AppendKeyedAsync(ctx, storageKey(i), rec)
-				} else {
-					s.f = l.AppendAsync(ctx, rec)
-				}
-				if len(ring) < inflight {
-					ring = append(ring, s)
-					continue
-				}
-				if !wait(ring[head]) {
-					return
-				}
-				ring[head] = s
-				head = (head + 1) % inflight
-			}
-			for k := range ring {
-				if !wait(ring[(head+k)%len(ring)]) {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) > 0 {
-		b.ReportMetric(float64(len(all))/el.Seconds(), "records/s")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-	}
+	storagetest.BenchAppends(b, l, appenders, inflight, keyed)
 }
 
 func proofLogSize() int64 {

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,22 +12,6 @@ import (
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
 	"github.com/tlogkit/tlogkit/storage/storagetest"
 )
-
-// countingStore counts commits, keeping the store's pipelining.
-type countingStore struct {
-	*pebblestore.Store
-	commits atomic.Int64
-}
-
-func (c *countingStore) Commit(ctx context.Context, b *storage.Batch) error {
-	c.commits.Add(1)
-	return c.Store.Commit(ctx, b)
-}
-
-func (c *countingStore) CommitPipelined(ctx context.Context, b *storage.Batch) (func() error, error) {
-	c.commits.Add(1)
-	return c.Store.CommitPipelined(ctx, b)
-}
 
 // BenchmarkAppend measures durable appends of 150-byte records from
 // concurrent appenders, each waiting for its acknowledgment, for several
@@ -54,91 +36,18 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, depth, appenders, inflight int) {
-	ctx := context.Background()
 	st, err := pebblestore.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cs := &countingStore{Store: st}
 	opts := storagetest.LogOptions(true)
 	opts.PipelineDepth = depth
-	l, err := storage.Open(ctx, cs, opts)
+	l, err := storage.Open(context.Background(), st, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	var next atomic.Int64
-	lat := make([][]time.Duration, appenders)
-	b.SetBytes(150)
-	b.ReportAllocs()
-	c0 := cs.commits.Load()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range appenders {
-		wg.Go(func() {
-			rec := make([]byte, 150)
-			if inflight > 0 {
-				type sent struct {
-					f  storage.Future
-					t0 time.Time
-				}
-				var ring []sent
-				wait := func() bool {
-					s := ring[0]
-					ring = ring[1:]
-					if _, _, err := s.f.Wait(ctx); err != nil {
-						b.Error(err)
-						return false
-					}
-					lat[g] = append(lat[g], time.Since(s.t0))
-					return true
-				}
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(b.N) {
-						break
-					}
-					binary.BigEndian.PutUint64(rec, uint64(i))
-					ring = append(ring, sent{t0: time.Now()})
-					ring[len(ring)-1].f = l.AppendAsync(ctx, rec)
-					if len(ring) == inflight && !wait() {
-						return
-					}
-				}
-				for len(ring) > 0 {
-					if !wait() {
-						return
-					}
-				}
-				return
-			}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				binary.BigEndian.PutUint64(rec, uint64(i))
-				t0 := time.Now()
-				if _, err := l.Append(ctx, rec); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[g] = append(lat[g], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) > 0 {
-		b.ReportMetric(float64(len(all))/el.Seconds(), "records/s")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(float64(len(all))/float64(cs.commits.Load()-c0), "records/commit")
-	}
+	storagetest.BenchAppends(b, l, appenders, inflight, false)
 }
 
 // BenchmarkSyncedCommit measures the floor under the log's commit cycle:

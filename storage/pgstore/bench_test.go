@@ -2,13 +2,8 @@ package pgstore_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -44,7 +39,12 @@ func BenchmarkAppend(b *testing.B) {
 				if backend == "postgres" {
 					wal0 = walLSN(b, srv.URL)
 				}
-				n := benchAppend(b, st, inflight)
+				l, err := storage.Open(context.Background(), st, storagetest.LogOptions(true))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := storagetest.BenchAppends(b, l, 64, inflight, false)
+				l.Close()
 				if backend == "postgres" && n > 0 {
 					b.ReportMetric(float64(walLSN(b, srv.URL)-wal0)/float64(n), "WAL-B/record")
 				}
@@ -65,90 +65,6 @@ func walLSN(b *testing.B, url string) int64 {
 		b.Fatal(err)
 	}
 	return n
-}
-
-// countingBackend counts commits.
-type countingBackend struct {
-	storage.Backend
-	commits atomic.Int64
-}
-
-func (c *countingBackend) Commit(ctx context.Context, b *storage.Batch) error {
-	c.commits.Add(1)
-	return c.Backend.Commit(ctx, b)
-}
-
-func (c *countingBackend) GetMany(ctx context.Context, keys [][]byte) ([][]byte, error) {
-	return c.Backend.(storage.MultiGetter).GetMany(ctx, keys)
-}
-
-// benchAppend runs b.N appends and returns how many were acknowledged.
-func benchAppend(b *testing.B, st storage.Backend, inflight int) int {
-	ctx := context.Background()
-	cs := &countingBackend{Backend: st}
-	l, err := storage.Open(ctx, cs, storagetest.LogOptions(true))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	const appenders = 64
-	var next atomic.Int64
-	lat := make([][]time.Duration, appenders)
-	b.SetBytes(150)
-	b.ReportAllocs()
-	c0 := cs.commits.Load()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range appenders {
-		wg.Go(func() {
-			rec := make([]byte, 150)
-			type sent struct {
-				f  storage.Future
-				t0 time.Time
-			}
-			var ring []sent
-			wait := func() bool {
-				s := ring[0]
-				ring = ring[1:]
-				if _, _, err := s.f.Wait(ctx); err != nil {
-					b.Error(err)
-					return false
-				}
-				lat[g] = append(lat[g], time.Since(s.t0))
-				return true
-			}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					break
-				}
-				binary.BigEndian.PutUint64(rec, uint64(i))
-				ring = append(ring, sent{t0: time.Now()})
-				ring[len(ring)-1].f = l.AppendAsync(ctx, rec)
-				if len(ring) > inflight && !wait() {
-					return
-				}
-			}
-			for len(ring) > 0 {
-				if !wait() {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) > 0 {
-		b.ReportMetric(float64(len(all))/el.Seconds(), "records/s")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(float64(len(all))/float64(cs.commits.Load()-c0), "records/commit")
-	}
-	return len(all)
 }
 
 // BenchmarkRead measures reads of a log of 2^16 keyed records, on pebble
