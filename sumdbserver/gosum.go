@@ -84,18 +84,26 @@ func NewProxy(base string) (*Proxy, error) {
 	return &Proxy{URL: strings.TrimSuffix(base, "/")}, nil
 }
 
+// escapeModule checks m as the go command does and returns its escaped
+// path and version, for URLs; a bad m is ErrInvalidModule.
+func escapeModule(m module.Version) (path, version string, err error) {
+	if err := modcheck.Check(m.Path, m.Version); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrInvalidModule, err)
+	}
+	if path, err = module.EscapePath(m.Path); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrInvalidModule, err)
+	}
+	if version, err = module.EscapeVersion(m.Version); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrInvalidModule, err)
+	}
+	return path, version, nil
+}
+
 // GoSum downloads m's .mod and .zip and returns its go.sum record.
 func (p *Proxy) GoSum(ctx context.Context, m module.Version) ([]byte, error) {
-	if err := modcheck.Check(m.Path, m.Version); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
-	}
-	escPath, err := module.EscapePath(m.Path)
+	escPath, escVers, err := escapeModule(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
-	}
-	escVers, err := module.EscapeVersion(m.Version)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
+		return nil, err
 	}
 	maxMod, maxZip := p.MaxModSize, p.MaxZipSize
 	if maxMod <= 0 {

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/mod/module"
 
-	"github.com/tlogkit/tlogkit/internal/modcheck"
 	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/tile"
@@ -81,16 +80,9 @@ const maxLookupBody = note.MaxRecordSize + 64<<10
 
 // GoSum asks the writer to look m up and returns the record it logged.
 func (f *Forwarder) GoSum(ctx context.Context, m module.Version) ([]byte, error) {
-	if err := modcheck.Check(m.Path, m.Version); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
-	}
-	escPath, err := module.EscapePath(m.Path)
+	escPath, escVers, err := escapeModule(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
-	}
-	escVers, err := module.EscapeVersion(m.Version)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, "GET", f.URL+"/lookup/"+escPath+"@"+escVers, nil)
 	if err != nil {
