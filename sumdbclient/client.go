@@ -67,6 +67,11 @@ type Options struct {
 	MaxBodySize int64
 	// MaxTiles bounds the verified tile cache (see tile.VerifierOptions).
 	MaxTiles int
+	// Witnesses, if it names cosigners, is the witness policy every tree
+	// head from the source must meet (k of n valid cosignatures, see
+	// package witness); a tree head that does not is refused with an error
+	// naming the missing cosigners.
+	Witnesses note.CosignaturePolicy
 }
 
 // A TreeHead is a signed tree head: the tree and the signed note
@@ -81,6 +86,7 @@ type TreeHead struct {
 type Client struct {
 	src       Source
 	verifiers note.Verifiers
+	policy    note.CosignaturePolicy
 	name      string
 	stateDir  string
 	timeout   time.Duration
@@ -109,6 +115,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		src:       opts.Source,
 		verifiers: note.VerifierList(v),
+		policy:    opts.Witnesses,
 		name:      v.Name(),
 		stateDir:  opts.StateDir,
 		timeout:   opts.Timeout,
@@ -212,6 +219,11 @@ func (c *Client) FetchLatest(ctx context.Context) (TreeHead, error) {
 // is persisted. An inconsistency is returned as a *SecurityError.
 func (c *Client) Merge(ctx context.Context, msg []byte) (TreeHead, error) {
 	tree, err := c.openTree(msg)
+	if err == nil && len(c.policy.Cosigners) > 0 {
+		if perr := c.policy.Check(msg); perr != nil {
+			err = fmt.Errorf("%w: tree head of size %d: %w", ErrBadResponse, tree.N, perr)
+		}
+	}
 	if err != nil {
 		return TreeHead{}, err
 	}

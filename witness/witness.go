@@ -85,9 +85,9 @@ func ParseConfig(r io.Reader) ([]Log, error) {
 	return logs, nil
 }
 
-// A Witness cosigns the checkpoints of its logs. It is an http.Handler of
+// A Server is a witness: it cosigns the checkpoints of its logs. It is an http.Handler of
 // POST /add-checkpoint.
-type Witness struct {
+type Server struct {
 	cosigner *note.Cosigner
 	logs     map[string]note.Verifiers
 	b        storage.Backend
@@ -97,19 +97,19 @@ type Witness struct {
 	locks map[string]*sync.Mutex // one per origin
 }
 
-// New returns a witness that cosigns with cosigner the checkpoints of logs
+// New returns a witness server that cosigns with cosigner the checkpoints of logs
 // and keeps its state in b, which it owns from then on (Close closes it).
 // logger receives a line per refused request that carried a valid log
 // signature (possible evidence of misbehaviour) and per internal error;
 // nil discards them.
-func New(cosigner *note.Cosigner, logs []Log, b storage.Backend, logger *slog.Logger) (*Witness, error) {
+func New(cosigner *note.Cosigner, logs []Log, b storage.Backend, logger *slog.Logger) (*Server, error) {
 	if cosigner == nil || b == nil {
 		return nil, errors.New("witness: cosigner and backend are required")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Witness{cosigner: cosigner, logs: map[string]note.Verifiers{}, b: b, logger: logger, locks: map[string]*sync.Mutex{}}
+	w := &Server{cosigner: cosigner, logs: map[string]note.Verifiers{}, b: b, logger: logger, locks: map[string]*sync.Mutex{}}
 	for _, l := range logs {
 		if l.Origin == "" || len(l.Verifiers) == 0 {
 			return nil, fmt.Errorf("witness: log %q needs an origin and at least one key", l.Origin)
@@ -123,13 +123,13 @@ func New(cosigner *note.Cosigner, logs []Log, b storage.Backend, logger *slog.Lo
 }
 
 // Close closes the backend.
-func (w *Witness) Close() error { return w.b.Close() }
+func (w *Server) Close() error { return w.b.Close() }
 
 func stateKey(origin string) []byte { return append([]byte("w"), origin...) }
 
 // Latest returns the latest checkpoint text the witness cosigned for
 // origin, or nil if none.
-func (w *Witness) Latest(ctx context.Context, origin string) ([]byte, error) {
+func (w *Server) Latest(ctx context.Context, origin string) ([]byte, error) {
 	v, err := w.b.Get(ctx, stateKey(origin))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
@@ -154,7 +154,7 @@ func fail(status int, format string, args ...any) *Error {
 // AddCheckpoint processes the body of an add-checkpoint request and
 // returns the witness's cosignature lines, once the new state is durable.
 // A refusal is an *Error carrying its HTTP status.
-func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error) {
+func (w *Server) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error) {
 	oldN, proof, signed, err := parseRequest(body)
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error
 	return cosigned[len(text)+1:], nil
 }
 
-func (w *Witness) lock(origin string) *sync.Mutex {
+func (w *Server) lock(origin string) *sync.Mutex {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	l := w.locks[origin]
@@ -281,7 +281,7 @@ func cut(b []byte) []byte {
 }
 
 // ServeHTTP serves POST /add-checkpoint.
-func (w *Witness) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+func (w *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/add-checkpoint" {
 		http.Error(rw, "witness: not found", http.StatusNotFound)
 		return

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -68,7 +69,7 @@ func body(old int64, proof tlog.TreeProof, signed []byte) []byte {
 	return append(append(b, '\n'), signed...)
 }
 
-func newWitness(t *testing.T, logs ...*testLog) (*witness.Witness, *note.Cosigner, *memstore.Store) {
+func newWitness(t *testing.T, logs ...*testLog) (*witness.Server, *note.Cosigner, *memstore.Store) {
 	skey, _, err := note.GenerateCosignerKey(rand.Reader, "witness.example/w1")
 	require.NoError(t, err)
 	cs, err := note.NewCosigner(skey, nil)
@@ -332,4 +333,14 @@ func TestParseConfig(t *testing.T) {
 	}
 	_, err = witness.New(nil, logs, memstore.New(), nil)
 	require.Error(t, err)
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
 }
