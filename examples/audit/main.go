@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/tile"
@@ -45,6 +46,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logLoc := fl.String("log", "", "database URL (https://...) or directory in its URL layout")
 	vkey := fl.String("vkey", "", "the database's verifier key")
 	timeout := fl.Duration("timeout", 30*time.Second, "timeout of each request")
+	var witnesses []note.Verifier
+	fl.Func("witness", "a witness's cosignature verifier `key` (repeat for each); every tree head must carry -witness-quorum of their cosignatures", func(s string) error {
+		v, err := note.NewCosignatureVerifier(s)
+		if err != nil {
+			return err
+		}
+		witnesses = append(witnesses, v)
+		return nil
+	})
+	quorum := fl.Int("witness-quorum", 0, "how many of the -witness keys must have cosigned each tree head (default: all)")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, `usage: audit -log <URL or dir> -vkey <verifier key> [module@version ...]
 
@@ -74,12 +85,20 @@ Flags:
 		fl.Usage()
 		return 2
 	}
+	policy := note.CosignaturePolicy{Cosigners: witnesses, K: *quorum}
+	if policy.K == 0 {
+		policy.K = len(witnesses)
+	}
+	if *quorum != 0 && (*quorum < 1 || *quorum > len(witnesses)) {
+		fmt.Fprintf(stderr, "audit: -witness-quorum %d: want 1 to the number of -witness keys (%d)\n", *quorum, len(witnesses))
+		return 2
+	}
 	src, err := sumdbclient.NewSource(*logLoc)
 	if err != nil {
 		fmt.Fprintf(stderr, "audit: %v\n", err)
 		return 2
 	}
-	c, err := sumdbclient.New(sumdbclient.Options{Source: src, VerifierKey: *vkey, Timeout: *timeout})
+	c, err := sumdbclient.New(sumdbclient.Options{Source: src, VerifierKey: *vkey, Timeout: *timeout, Witnesses: policy})
 	if err != nil {
 		fmt.Fprintf(stderr, "audit: %v\n", err)
 		return 2

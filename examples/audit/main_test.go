@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tlogkit/tlogkit/note"
 )
 
 const (
@@ -145,5 +148,20 @@ func TestUsage(t *testing.T) {
 	require.Zero(t, requests)
 
 	code, out = audit(t, "-log", realDir)
+	require.Equal(t, 2, code, out)
+}
+
+// TestAuditWitnessPolicy: sum.golang.org's tree heads carry no
+// cosignature of a witness we name: with -witness the audit fails and
+// names it; bad -witness keys and quorums are usage errors.
+func TestAuditWitnessPolicy(t *testing.T) {
+	_, wkey, err := note.GenerateCosignerKey(rand.Reader, "witness.example/w1")
+	require.NoError(t, err)
+	code, out := audit(t, "-log", realDir, "-vkey", realVkey, "-witness", wkey, "rsc.io/quote@v1.5.2")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "missing: witness.example/w1+")
+	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "-witness", "not-a-key", "rsc.io/quote@v1.5.2")
+	require.Equal(t, 2, code, out)
+	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "-witness", wkey, "-witness-quorum", "2", "rsc.io/quote@v1.5.2")
 	require.Equal(t, 2, code, out)
 }
