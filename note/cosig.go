@@ -107,6 +107,13 @@ func (c *Cosigner) Sign(msg []byte) ([]byte, error) {
 	return append(sig, ed25519.Sign(c.priv, m)...), nil
 }
 
+// VerifierKey returns the encoded verifier key of the cosigner's public
+// key (type 0x04), which logs and clients configure.
+func (c *Cosigner) VerifierKey() string {
+	k, _ := NewCosignerVerifierKey(c.name, c.priv.Public().(ed25519.PublicKey))
+	return k
+}
+
 // Verifier returns the Verifier for the cosigner's public key.
 func (c *Cosigner) Verifier() Verifier {
 	return &cosigVerifier{name: c.name, hash: c.hash, pub: c.priv.Public().(ed25519.PublicKey)}

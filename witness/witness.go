@@ -53,7 +53,8 @@ type Log struct {
 
 // ParseConfig reads the logs of a witness from lines "log <origin>
 // <verifier key>" (one line per key; several keys of one origin on
-// several lines). Blank lines and lines starting with # are ignored.
+// several lines). The origin is everything between "log" and the key, so
+// it may hold spaces. Blank lines and lines starting with # are ignored.
 func ParseConfig(r io.Reader) ([]Log, error) {
 	var logs []Log
 	index := map[string]int{}
@@ -63,19 +64,23 @@ func ParseConfig(r io.Reader) ([]Log, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Fields(line)
-		if len(f) != 3 || f[0] != "log" {
+		// The origin may hold spaces ("go.sum database tree"): it is
+		// everything between "log" and the key, the last field.
+		rest, isLog := strings.CutPrefix(line, "log ")
+		sp := strings.LastIndexAny(rest, " \t")
+		if !isLog || sp < 0 || strings.TrimSpace(rest[:sp]) == "" {
 			return nil, fmt.Errorf("witness: config line %d: want \"log <origin> <verifier key>\"", n)
 		}
-		v, err := note.NewVerifier(f[2])
+		origin, key := strings.TrimSpace(rest[:sp]), rest[sp+1:]
+		v, err := note.NewVerifier(key)
 		if err != nil {
 			return nil, fmt.Errorf("witness: config line %d: %w", n, err)
 		}
-		i, ok := index[f[1]]
+		i, ok := index[origin]
 		if !ok {
 			i = len(logs)
-			index[f[1]] = i
-			logs = append(logs, Log{Origin: f[1]})
+			index[origin] = i
+			logs = append(logs, Log{Origin: origin})
 		}
 		logs[i].Verifiers = append(logs[i].Verifiers, v)
 	}

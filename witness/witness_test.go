@@ -321,10 +321,11 @@ func TestParseConfig(t *testing.T) {
 	require.NoError(t, err)
 	_, vb, err := note.GenerateKey(rand.Reader, "b")
 	require.NoError(t, err)
-	logs, err := witness.ParseConfig(strings.NewReader("# logs\n\nlog example.com/a " + va + "\nlog example.com/a " + vb + "\nlog example.com/b " + vb + "\n"))
+	logs, err := witness.ParseConfig(strings.NewReader("# logs\n\nlog example.com/a " + va + "\nlog example.com/a " + vb + "\nlog example.com/b " + vb + "\nlog go.sum database tree " + va + "\n"))
 	require.NoError(t, err)
-	require.Len(t, logs, 2)
+	require.Len(t, logs, 3)
 	require.Equal(t, "example.com/a", logs[0].Origin)
+	require.Equal(t, "go.sum database tree", logs[2].Origin)
 	require.Len(t, logs[0].Verifiers, 2)
 	require.Len(t, logs[1].Verifiers, 1)
 	for _, bad := range []string{"log example.com/a\n", "logs x y\n", "log example.com/a notakey\n"} {

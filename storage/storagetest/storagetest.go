@@ -44,11 +44,7 @@ const Origin = "example.com/storagetest"
 // signatures are deterministic, so a log signed with it produces the same
 // checkpoint bytes on every run.
 func Keys(name string) (note.Signer, note.Verifier) {
-	seed := sha256.Sum256([]byte("storagetest key " + name))
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(seed[:]), name)
-	if err != nil {
-		panic(err)
-	}
+	skey, vkey := keyPair(name)
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		panic(err)
@@ -58,6 +54,22 @@ func Keys(name string) (note.Signer, note.Verifier) {
 		panic(err)
 	}
 	return s, v
+}
+
+// VerifierKey returns the encoded verifier key of Keys(name), for
+// configuration files.
+func VerifierKey(name string) string {
+	_, vkey := keyPair(name)
+	return vkey
+}
+
+func keyPair(name string) (skey, vkey string) {
+	seed := sha256.Sum256([]byte("storagetest key " + name))
+	skey, vkey, err := note.GenerateKey(bytes.NewReader(seed[:]), name)
+	if err != nil {
+		panic(err)
+	}
+	return skey, vkey
 }
 
 // LogOptions returns Options for a log of the suite, signed by Keys("log").
