@@ -18,7 +18,6 @@ import (
 	"github.com/tlogkit/tlogkit/storage/storagetest"
 )
 
-
 // start runs the program on data and config and returns its address,
 // printed output and stop function.
 func start(t *testing.T, data, config string) (string, string, func()) {
