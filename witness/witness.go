@@ -270,7 +270,7 @@ func parseRequest(body []byte) (int64, tlog.TreeProof, []byte, error) {
 			return 0, nil, nil, fail(http.StatusBadRequest, "more than %d consistency proof lines", MaxProofLines)
 		}
 		var h tlog.Hash
-		if n, err := base64.StdEncoding.Decode(h[:], line); err != nil || n != len(h) || base64.StdEncoding.EncodedLen(len(h)) != len(line) {
+		if n, err := base64.StdEncoding.Strict().Decode(h[:], line); err != nil || n != len(h) || base64.StdEncoding.EncodedLen(len(h)) != len(line) {
 			return 0, nil, nil, fail(http.StatusBadRequest, "malformed consistency proof line %q", cut(line))
 		}
 		proof = append(proof, h)

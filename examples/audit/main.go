@@ -33,6 +33,7 @@ import (
 	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/tile"
 	"github.com/tlogkit/tlogkit/tlog"
+	"github.com/tlogkit/tlogkit/witness"
 )
 
 func main() {
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	quorum := fl.Int("witness-quorum", 0, "how many of the -witness keys must have cosigned each tree head (default: all)")
+	proofFile := fl.String("proof", "", "verify the c2sp.org/tlog-proof bundle in `file` offline (with -record, -vkey, -origin and the -witness policy) instead of a database")
+	recordFile := fl.String("record", "", "with -proof: the `file` holding the record the proof is for")
+	origin := fl.String("origin", note.SumDBOrigin, "with -proof: the log's origin line")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, `usage: audit -log <URL or dir> -vkey <verifier key> [module@version ...]
 
@@ -81,7 +85,7 @@ Flags:
 		}
 		return 2
 	}
-	if *logLoc == "" || *vkey == "" {
+	if *proofFile == "" && *logLoc == "" || *vkey == "" {
 		fl.Usage()
 		return 2
 	}
@@ -92,6 +96,9 @@ Flags:
 	if *quorum != 0 && (*quorum < 1 || *quorum > len(witnesses)) {
 		fmt.Fprintf(stderr, "audit: -witness-quorum %d: want 1 to the number of -witness keys (%d)\n", *quorum, len(witnesses))
 		return 2
+	}
+	if *proofFile != "" {
+		return verifyProof(*proofFile, *recordFile, *origin, *vkey, policy, stdout, stderr)
 	}
 	src, err := sumdbclient.NewSource(*logLoc)
 	if err != nil {
@@ -357,4 +364,52 @@ func (a *auditor) timeline(ctx context.Context) {
 		}
 		a.headsOK++
 	}
+}
+
+// verifyProof checks a tlog-proof bundle offline; it returns the exit
+// status.
+func verifyProof(proofFile, recordFile, origin, vkey string, policy note.CosignaturePolicy, stdout, stderr io.Writer) int {
+	if recordFile == "" {
+		fmt.Fprintln(stderr, "audit: -proof needs -record, the file of the record it proves")
+		return 2
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		fmt.Fprintf(stderr, "audit: -vkey: %v\n", err)
+		return 2
+	}
+	data, err := readLimited(proofFile, witness.MaxProofBytes)
+	if err != nil {
+		fmt.Fprintf(stderr, "audit: %v\n", err)
+		return 2
+	}
+	record, err := readLimited(recordFile, 1<<24)
+	if err != nil {
+		fmt.Fprintf(stderr, "audit: %v\n", err)
+		return 2
+	}
+	p, err := witness.ParseProof(data)
+	if err == nil {
+		var c note.Checkpoint
+		if c, err = p.Verify(record, origin, note.VerifierList(v), policy); err == nil {
+			fmt.Fprintf(stdout, "OK: %s is entry %d of %s, tree %d %v, %d cosignatures required\n", recordFile, p.Index, origin, c.N, c.Hash, policy.K)
+			return 0
+		}
+	}
+	fmt.Fprintf(stdout, "FAIL: %s: %v\n", proofFile, err)
+	return 1
+}
+
+// readLimited reads a file of at most max bytes.
+func readLimited(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s: over %d bytes", name, max)
+	}
+	return b, err
 }

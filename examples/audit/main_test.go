@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tlogkit/tlogkit/note"
+	"github.com/tlogkit/tlogkit/storage/storagetest"
 )
 
 const (
@@ -163,5 +165,35 @@ func TestAuditWitnessPolicy(t *testing.T) {
 	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "-witness", "not-a-key", "rsc.io/quote@v1.5.2")
 	require.Equal(t, 2, code, out)
 	code, out = audit(t, "-log", realDir, "-vkey", realVkey, "-witness", wkey, "-witness-quorum", "2", "rsc.io/quote@v1.5.2")
+	require.Equal(t, 2, code, out)
+}
+
+// TestAuditProof verifies the witness package's golden tlog-proof bundle
+// offline: with the log's key and both witnesses required it passes; for
+// another record, or requiring a witness that did not cosign, it fails.
+func TestAuditProof(t *testing.T) {
+	proof := filepath.Join("..", "..", "witness", "testdata", "record-777.tlog-proof")
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	require.NoError(t, os.WriteFile(record, []byte("golden record 777\n"), 0o644))
+	wrong := filepath.Join(dir, "wrong")
+	require.NoError(t, os.WriteFile(wrong, []byte("golden record 778\n"), 0o644))
+	wkey := func(name string) string {
+		seed := sha256.Sum256([]byte("witness test key " + name))
+		_, vkey, err := note.GenerateCosignerKey(bytes.NewReader(seed[:]), name)
+		require.NoError(t, err)
+		return vkey
+	}
+	logKey := storagetest.VerifierKey("log1")
+	args := []string{"-proof", proof, "-origin", "example.com/log1", "-vkey", logKey, "-witness", wkey("witness.example/a"), "-witness", wkey("witness.example/b")}
+	code, out := audit(t, append(args, "-record", record)...)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "OK: "+record+" is entry 777 of example.com/log1, tree 1000")
+	code, out = audit(t, append(args, "-record", wrong)...)
+	require.Equal(t, 1, code, out)
+	code, out = audit(t, append(args, "-record", record, "-witness", wkey("witness.example/c"))...)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "missing: witness.example/c+")
+	code, out = audit(t, "-proof", proof, "-vkey", logKey)
 	require.Equal(t, 2, code, out)
 }
