@@ -59,6 +59,7 @@ import (
 	"github.com/tlogkit/tlogkit/storage/pgstore"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 	"github.com/tlogkit/tlogkit/tlog"
+	"github.com/tlogkit/tlogkit/witness"
 )
 
 func main() {
@@ -87,6 +88,8 @@ type config struct {
 	fetchTimeout, checkpointInterval      time.Duration
 	lease, follow                         time.Duration
 	logLevel                              slog.Level
+	witnesses                             []witness.Remote
+	cosignInterval                        time.Duration
 }
 
 const defaultName = "localhost.sumdb"
@@ -116,6 +119,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.writer, "writer", "", "with -read-only: the writer's `URL`, where lookups of versions not yet logged are sent (default: they are 404)")
 	fs.StringVar(&c.vkey, "vkey", "", "with -read-only: the log's verifier `key` (default: read from <data>/vkey)")
 	fs.DurationVar(&c.follow, "follow", time.Second, "with -read-only: how often the writer's new checkpoints are read")
+	fs.Func("witness", "a witness to get checkpoints cosigned by, as `URL=verifier-key` (repeat for each); served tree heads carry their cosignatures", func(v string) error {
+		u, key, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("want URL=verifier-key")
+		}
+		cv, err := note.NewCosignatureVerifier(key)
+		if err != nil {
+			return err
+		}
+		c.witnesses = append(c.witnesses, witness.Remote{URL: u, Verifier: cv})
+		return nil
+	})
+	fs.DurationVar(&c.cosignInterval, "cosign-interval", time.Second, "with -witness: how often new checkpoints are sent to the witnesses")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store or a PostgreSQL database; see examples/sumdb/README.md.\n\n")
 		fs.PrintDefaults()
@@ -149,6 +165,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("-read-only and -standby: a replica never writes")
 	case !c.readOnly && (c.writer != "" || c.vkey != ""):
 		return nil, fmt.Errorf("-writer and -vkey are for -read-only replicas")
+	case c.readOnly && len(c.witnesses) > 0:
+		return nil, fmt.Errorf("-witness is for the writer: a replica serves the log's own checkpoints")
+	case c.cosignInterval <= 0:
+		return nil, fmt.Errorf("-cosign-interval must be positive")
 	case c.lease <= 0 || c.follow <= 0:
 		return nil, fmt.Errorf("-lease and -follow must be positive")
 	}
@@ -402,6 +422,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	dbLog := sumdbserver.StorageLog(lg)
 	if c.readOnly {
 		dbLog = sumdbserver.ReplicaLog(lg)
+	}
+	if len(c.witnesses) > 0 {
+		cosigning := witness.NewCosigning(lg, c.witnesses, nil, logger)
+		dbLog = witness.ServedLog(dbLog, cosigning)
+		cctx, stopCosigning := context.WithCancel(ctx)
+		defer stopCosigning()
+		go cosigning.Run(cctx, c.cosignInterval)
 	}
 	srv, err := sumdbserver.NewServer(sumdbserver.Config{
 		Log:           dbLog,
