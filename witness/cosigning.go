@@ -43,6 +43,7 @@ type Remote struct {
 type Cosigning struct {
 	log     *storage.Log
 	remotes []Remote
+	k       int
 	client  *http.Client
 	logger  *slog.Logger
 
@@ -58,17 +59,22 @@ type cosigned struct {
 	count  int    // witnesses whose cosignature it holds
 }
 
-// NewCosigning returns a Cosigning of l by remotes, with client for the
-// requests (nil: a client with a 10 s timeout) and logger for failures
+// NewCosigning returns a Cosigning of l by remotes, aiming at k of them
+// (the log's policy, 0 meaning all: a round in which fewer cosigned is an
+// error; one in which k did but others failed is logged), with client for
+// the requests (nil: a client with a 10 s timeout) and logger for failures
 // (nil: discarded).
-func NewCosigning(l *storage.Log, remotes []Remote, client *http.Client, logger *slog.Logger) *Cosigning {
+func NewCosigning(l *storage.Log, remotes []Remote, k int, client *http.Client, logger *slog.Logger) *Cosigning {
+	if k <= 0 || k > len(remotes) {
+		k = len(remotes)
+	}
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cosigning{log: l, remotes: remotes, client: client, logger: logger, sizes: make([]int64, len(remotes))}
+	return &Cosigning{log: l, remotes: remotes, k: k, client: client, logger: logger, sizes: make([]int64, len(remotes))}
 }
 
 // Checkpoint returns the log's latest published checkpoint, with the
@@ -99,8 +105,9 @@ func (c *Cosigning) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Update asks every witness, concurrently, to cosign the log's latest
-// checkpoint (unless it is already cosigned by all) and returns the
-// witnesses' errors joined.
+// checkpoint (unless it is already cosigned by all). It returns the
+// witnesses' errors joined if fewer than k cosigned; failures of the
+// others are logged.
 func (c *Cosigning) Update(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -133,7 +140,14 @@ func (c *Cosigning) Update(ctx context.Context) error {
 		}
 	}
 	c.latest.Store(&cosigned{tree: tree, signed: out, count: count})
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if count < c.k {
+		return fmt.Errorf("witness: tree %d cosigned by %d of the %d required: %w", tree.N, count, c.k, err)
+	}
+	if err != nil {
+		c.logger.Warn("witness: cosigning", "tree", tree.N, "cosigners", count, "err", err)
+	}
+	return nil
 }
 
 // lineOf returns the signature line of v in the signed note, or nil.

@@ -61,7 +61,7 @@ func newCosignedDB(t *testing.T, src sumdbserver.Source) *cosignedDB {
 		db.policy.Cosigners = append(db.policy.Cosigners, cs.Verifier())
 	}
 	db.policy.K = 2
-	db.cosigning = witness.NewCosigning(l, remotes, nil, nil)
+	db.cosigning = witness.NewCosigning(l, remotes, 0, nil, nil)
 	srv, err := sumdbserver.NewServer(sumdbserver.Config{Log: witness.ServedLog(sumdbserver.StorageLog(l), db.cosigning), Source: src})
 	require.NoError(t, err)
 	db.server = httptest.NewServer(srv)
@@ -118,7 +118,9 @@ func TestCosignedLog(t *testing.T) {
 	db.witnesses[1].Close()
 	_, _, err = db.log.AppendKeyed(ctx, []byte("example.com/b@v1.0.0"), must(goSum(ctx, module.Version{Path: "example.com/b", Version: "v1.0.0"})))
 	require.NoError(t, err)
-	require.Error(t, db.cosigning.Update(ctx))
+	require.Error(t, db.cosigning.Update(ctx), "2 of 2 with a witness down")
+	both := []witness.Remote{{URL: db.witnesses[0].URL, Verifier: db.policy.Cosigners[0]}, {URL: db.witnesses[1].URL, Verifier: db.policy.Cosigners[1]}}
+	require.NoError(t, witness.NewCosigning(db.log, both, 1, nil, nil).Update(ctx), "1 of 2 with a witness down")
 	_, tree, n = db.cosigning.Checkpoint()
 	require.Equal(t, int64(2), tree.N)
 	require.Equal(t, 1, n)
@@ -137,7 +139,7 @@ func TestCosignedLog(t *testing.T) {
 	// its 409 gives the size, the retry succeeds.
 	_, _, err = db.log.AppendKeyed(ctx, []byte("example.com/c@v1.0.0"), must(goSum(ctx, module.Version{Path: "example.com/c", Version: "v1.0.0"})))
 	require.NoError(t, err)
-	fresh := witness.NewCosigning(db.log, []witness.Remote{{URL: db.witnesses[0].URL, Verifier: db.policy.Cosigners[0]}}, nil, nil)
+	fresh := witness.NewCosigning(db.log, []witness.Remote{{URL: db.witnesses[0].URL, Verifier: db.policy.Cosigners[0]}}, 0, nil, nil)
 	require.NoError(t, fresh.Update(ctx))
 	_, tree, n = fresh.Checkpoint()
 	require.Equal(t, int64(3), tree.N)

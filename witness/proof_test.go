@@ -67,7 +67,7 @@ func TestProofGolden(t *testing.T) {
 		policy.Cosigners = append(policy.Cosigners, cs.Verifier())
 	}
 	policy.K = 2
-	c := witness.NewCosigning(l, remotes, nil, nil)
+	c := witness.NewCosigning(l, remotes, 0, nil, nil)
 	require.NoError(t, c.Update(ctx))
 	signed, _, n := c.Checkpoint()
 	require.Equal(t, 2, n)

@@ -424,7 +424,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		dbLog = sumdbserver.ReplicaLog(lg)
 	}
 	if len(c.witnesses) > 0 {
-		cosigning := witness.NewCosigning(lg, c.witnesses, nil, logger)
+		cosigning := witness.NewCosigning(lg, c.witnesses, 0, nil, logger)
 		dbLog = witness.ServedLog(dbLog, cosigning)
 		cctx, stopCosigning := context.WithCancel(ctx)
 		defer stopCosigning()
