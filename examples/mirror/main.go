@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -51,12 +52,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	once := fs.Bool("once", false, "sync once and exit (no serving)")
 	concurrency := fs.Int("concurrency", 8, "requests in flight to the origin")
 	clearHalt := fs.Bool("clear-halt", false, "remove a stored halt report (after investigating it) and follow again")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *origin == "" || *vkey == "" || *dir == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "mirror: -origin, -vkey and -dir are required")
 		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "mirror:", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	src, err := sumdbclient.NewSource(*origin)
