@@ -256,7 +256,8 @@ func (im *Importer) usable() error {
 // imported. Its tree must hold at least the N stored records, and
 // hashAtN must be the hash of its first N records as the caller
 // authenticated it against signed: if it is not the stored tree's hash,
-// SetTarget fails with ErrMismatch. If signed's tree is the stored tree,
+// SetTarget fails with ErrMismatch (with nothing stored, hashAtN is not
+// used). If signed's tree is the stored tree,
 // it is published at once. The target is stored in one synced commit.
 func (im *Importer) SetTarget(ctx context.Context, signed []byte, hashAtN tlog.Hash) error {
 	im.mu.Lock()
@@ -272,8 +273,11 @@ func (im *Importer) SetTarget(ctx context.Context, signed []byte, hashAtN tlog.H
 	if tree.N < n {
 		return fmt.Errorf("%w: target has %d records, %d are stored", ErrMismatch, tree.N, n)
 	}
-	if tree.N == n {
+	switch {
+	case tree.N == n:
 		hashAtN = tree.Hash
+	case n == 0:
+		hashAtN = emptyTreeHash
 	}
 	if hashAtN != im.hash {
 		return fmt.Errorf("%w: target's tree of %d records hashes to %v, the stored one to %v", ErrMismatch, n, hashAtN, im.hash)
