@@ -355,3 +355,53 @@ func TestBadSignature(t *testing.T) {
 		t.Fatalf("serving %d records, want the last good 10", tree.N)
 	}
 }
+
+// TestHostileOrigin: a data tile larger than the bound, one with a record
+// too few, and a tree head of an absurd size are clear errors; nothing is
+// stored and the mirror does not halt (none of them is signed proof).
+func TestHostileOrigin(t *testing.T) {
+	ctx := context.Background()
+	skey, vkey := newKey(t)
+	o := newOrigin(t, skey, vkey, nil)
+	o.grow(t, 600, "")
+	var mode atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case mode.Load() == 0 && r.URL.Path == "/tile/8/data/001":
+			w.Write(bytes.Repeat([]byte("x"), 17<<20))
+			return
+		case mode.Load() == 1 && r.URL.Path == "/tile/8/data/001":
+			_, data := getURL(t, o.srv.URL+r.URL.Path)
+			i := bytes.Index(data, []byte("\n\n"))
+			w.Write(data[i+2:]) // 255 records
+			return
+		}
+		resp, err := http.Get(o.srv.URL + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})
+	hostile := httptest.NewServer(h)
+	defer hostile.Close()
+	src, _ := sumdbclient.NewHTTPSource(hostile.URL, nil)
+	m := openMirror(t, memstore.New(), o, src, false)
+	defer m.Close()
+	if _, err := m.Sync(ctx); !errors.Is(err, sumdbclient.ErrTooLarge) {
+		t.Fatalf("huge data tile: %v, want ErrTooLarge", err)
+	}
+	mode.Store(1)
+	if _, err := m.Sync(ctx); !errors.Is(err, tile.ErrMalformedData) {
+		t.Fatalf("short data tile: %v, want ErrMalformedData", err)
+	}
+	if m.Stored() != 0 || m.Halted() != nil || m.Log() != nil {
+		t.Fatalf("stored %d, halted %v, serving %v", m.Stored(), m.Halted(), m.Log() != nil)
+	}
+	mode.Store(2)
+	if tree, err := m.Sync(ctx); err != nil || tree.N != 600 {
+		t.Fatalf("honest origin: %v %v", tree, err)
+	}
+}
