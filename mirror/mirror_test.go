@@ -283,17 +283,18 @@ func TestTamper(t *testing.T) {
 		t.Fatalf("nothing imported but the store changed")
 	}
 
-	// A fork: another tree of 5000 records, signed with the same key.
+	// A fork: a larger tree that does not contain the origin's, signed
+	// with the same key.
 	ts.set(nil)
 	fork := newOrigin(t, skey, vkey, nil)
 	fork.grow(t, 2999, "")
-	fork.grow(t, 3001, "fork")
+	fork.grow(t, 4001, "fork")
 	forkSrc, _ := sumdbclient.NewHTTPSource(fork.srv.URL, nil)
 	ts.src = forkSrc
 	_, err := m.Sync(ctx)
 	var se *sumdbclient.SecurityError
-	if !errors.As(err, &se) || !se.Verify() {
-		t.Fatalf("fork: %v, want a verifiable SecurityError", err)
+	if !errors.As(err, &se) || !se.Verify() || len(se.Proof) == 0 {
+		t.Fatalf("fork: %v, want a verifiable SecurityError with a consistency proof", err)
 	}
 	if !strings.Contains(err.Error(), string(goodNote[:20])) {
 		t.Fatalf("error does not show the notes:\n%v", err)
