@@ -168,9 +168,12 @@ func checkSame(t *testing.T, m *mirror.Mirror, o *origin, c2sp bool) {
 // TestFollow mirrors an origin that grows in rounds, in both layouts, and
 // serves it byte for byte; a reopened mirror serves at once and resumes.
 func TestFollow(t *testing.T) {
-	n := int64(20000)
+	n := int64(100000)
+	if testing.Short() {
+		n = 20000
+	}
 	if os.Getenv("TLOGKIT_LONG") != "" {
-		n = 100000
+		n = 1000000
 	}
 	for _, c2sp := range []bool{false, true} {
 		t.Run(fmt.Sprintf("c2sp=%v", c2sp), func(t *testing.T) {
