@@ -21,7 +21,8 @@
 // against the signed tree head for that size: every record's leaf hash,
 // every stored hash tile and finally the root are checked before a byte
 // is stored. The hash tiles served are the ones the Importer computed,
-// which are then the origin's, byte for byte.
+// which are then the origin's, byte for byte ([Options.CheckHashTiles]
+// also fetches the origin's level-0 tiles and compares them).
 //
 // Each batch is one synced commit of records, hash tiles, key index
 // entries and the import state; a restart (or kill -9) continues after
@@ -96,6 +97,13 @@ type Options struct {
 	// Backoff is the wait before the first retry, doubled for each next
 	// one, up to 30 s. Zero means 100 ms.
 	Backoff time.Duration
+	// CheckHashTiles also fetches the origin's level-0 hash tile of every
+	// data tile and checks it against the records' leaf hashes, so that
+	// an origin serving hash tiles that contradict its records (which the
+	// mirror does not serve: it serves the tiles it computed, and checks
+	// them against the signed root) is reported. It costs 32 bytes per
+	// record of transfer and a second leaf hash.
+	CheckHashTiles bool
 	// MaxDataTileSize bounds one data tile response. Zero means 16 MiB.
 	MaxDataTileSize int64
 	// Poll is the interval of Run between two Syncs. Zero means 1 min.
@@ -509,14 +517,49 @@ func (m *Mirror) fetchDataTile(ctx context.Context, N int64, w int) ([][]byte, e
 			recs = recs[:w]
 		}
 	}
+	if err == nil && m.opts.CheckHashTiles {
+		err = m.checkHashTile(ctx, N, recs)
+	}
 	return recs, err
 }
 
-func (m *Mirror) readDataTile(ctx context.Context, t tile.Tile) ([][]byte, error) {
-	path := "/" + t.Path()
-	if m.opts.C2SP {
-		path = "/" + t.C2SPPath()
+// checkHashTile checks the origin's level-0 tile N against the leaf
+// hashes of its records.
+func (m *Mirror) checkHashTile(ctx context.Context, N int64, recs [][]byte) error {
+	t := tile.Tile{H: tile.Height, L: 0, N: N, W: len(recs)}
+	data, err := m.src.Read(ctx, "/"+m.tilePath(t), int64(t.W*tlog.HashSize))
+	if errors.Is(err, sumdbclient.ErrNotFound) && t.W < 256 {
+		full := t
+		full.W = 256
+		data, err = m.src.Read(ctx, "/"+m.tilePath(full), int64(full.W*tlog.HashSize))
+		if err == nil && len(data) == full.W*tlog.HashSize {
+			data = data[:t.W*tlog.HashSize]
+		}
 	}
+	if err != nil {
+		return err
+	}
+	if len(data) != t.W*tlog.HashSize {
+		return fmt.Errorf("mirror: %w: %s has %d bytes, want %d", tile.ErrMalformedData, m.tilePath(t), len(data), t.W*tlog.HashSize)
+	}
+	for i, r := range recs {
+		if h := tlog.RecordHash(r); !bytes.Equal(h[:], data[i*tlog.HashSize:(i+1)*tlog.HashSize]) {
+			return fmt.Errorf("mirror: %w: the origin's hash tile %s does not hold the leaf hash of record %d", tile.ErrInconsistent, m.tilePath(t), N*256+int64(i))
+		}
+	}
+	return nil
+}
+
+// tilePath returns the path of t in the origin's layout (without "/").
+func (m *Mirror) tilePath(t tile.Tile) string {
+	if m.opts.C2SP {
+		return t.C2SPPath()
+	}
+	return t.Path()
+}
+
+func (m *Mirror) readDataTile(ctx context.Context, t tile.Tile) ([][]byte, error) {
+	path := "/" + m.tilePath(t)
 	data, err := m.src.Read(ctx, path, m.opts.MaxDataTileSize)
 	if err != nil {
 		return nil, err

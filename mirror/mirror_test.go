@@ -409,3 +409,35 @@ func TestHostileOrigin(t *testing.T) {
 		t.Fatalf("honest origin: %v %v", tree, err)
 	}
 }
+
+// TestCheckHashTiles: with CheckHashTiles, a level-0 hash tile of the
+// origin that does not match its records (and so not its parent) is
+// reported and nothing is stored; the honest tiles pass.
+func TestCheckHashTiles(t *testing.T) {
+	ctx := context.Background()
+	skey, vkey := newKey(t)
+	o := newOrigin(t, skey, vkey, nil)
+	o.grow(t, 1000, "")
+	src, _ := sumdbclient.NewHTTPSource(o.srv.URL, nil)
+	ts := &tamper{src: src}
+	ts.set(func(path string, data []byte) []byte {
+		if path == "/tile/8/0/001" {
+			data = bytes.Clone(data)
+			data[40] ^= 1
+		}
+		return data
+	})
+	m, err := mirror.Open(ctx, memstore.New(), mirror.Options{Source: ts, VerifierKey: vkey, CheckHashTiles: true, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Sync(ctx); !errors.Is(err, tile.ErrInconsistent) || m.Stored() != 0 {
+		t.Fatalf("bad level-0 tile: %v (stored %d), want tile.ErrInconsistent", err, m.Stored())
+	}
+	ts.set(nil)
+	if tree, err := m.Sync(ctx); err != nil || tree.N != 1000 {
+		t.Fatalf("honest tiles: %v %v", tree, err)
+	}
+	checkSame(t, m, o, false)
+}

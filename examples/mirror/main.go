@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve the mirror on (empty: do not serve)")
 	poll := fs.Duration("poll", time.Minute, "interval between two polls of the origin")
 	once := fs.Bool("once", false, "sync once and exit (no serving)")
+	checkTiles := fs.Bool("check-hash-tiles", false, "also fetch the origin's level-0 hash tiles and check them against the records")
 	concurrency := fs.Int("concurrency", 8, "requests in flight to the origin")
 	clearHalt := fs.Bool("clear-halt", false, "remove a stored halt report (after investigating it) and follow again")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	m, err := mirror.Open(ctx, st, mirror.Options{
 		Source: src, VerifierKey: *vkey, Origin: *originLine, C2SP: *c2sp,
-		Concurrency: *concurrency, Poll: *poll, Progress: stderr, Logger: logger,
+		Concurrency: *concurrency, Poll: *poll, CheckHashTiles: *checkTiles, Progress: stderr, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "mirror:", err)
