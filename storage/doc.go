@@ -137,6 +137,17 @@
 // key index cannot be checked against the tree: a caller that needs to
 // can compare the record at the returned index with its key.)
 //
+// # Imported logs
+//
+// An [Importer] writes a copy of another log (package mirror uses it): it
+// stores records at the indexes the origin gave them, each batch in one
+// synced commit with its hash tiles, key index entries and import state,
+// and only if the tree the records make hashes to the value the caller
+// authenticated against the origin's signed tree head; the commit that
+// completes that tree stores the origin's own signed note as the
+// checkpoint, which a read-only Log on the same backend then serves.
+// Nothing is signed locally. See import.go for the keys it adds.
+//
 // # Monitoring
 //
 // [Log.Stats] returns counters and distributions since Open (appends and

@@ -115,13 +115,28 @@ func (l *Log) readEdge(ctx context.Context, tree tlog.Tree) (*edge, error) {
 // writer extended it meanwhile) holds tree's as its prefix. The edge must
 // hash to tree, which authenticates every stored byte used.
 func (l *Log) edgeOf(ctx context.Context, tree tlog.Tree, recs [][]byte) (*edge, error) {
-	e, err := loadEdge(tree.N, func(L int, n int64, w int) ([]tlog.Hash, error) {
+	e, err := backendEdge(ctx, l.b, tree.N, recs)
+	if err != nil {
+		return nil, err
+	}
+	if h := e.treeHash(); h != tree.Hash {
+		return nil, fmt.Errorf("%w: stored records and tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
+	}
+	return e, nil
+}
+
+// backendEdge rebuilds the right edge of a tree of n records from recs,
+// the records of its partial data tile, and the partial tiles of the
+// levels above stored in b (each at least as long as the tree needs).
+// The caller authenticates the result by its tree hash.
+func backendEdge(ctx context.Context, b Backend, n int64, recs [][]byte) (*edge, error) {
+	return loadEdge(n, func(L int, n int64, w int) ([]tlog.Hash, error) {
 		if L == 0 {
 			hashes := make([]tlog.Hash, w)
 			sha256x.Leaves(asArrays(hashes), recs)
 			return hashes, nil
 		}
-		data, err := l.b.Get(ctx, tileKey(L, n))
+		data, err := b.Get(ctx, tileKey(L, n))
 		if err != nil {
 			return nil, fmt.Errorf("storage: reading right edge tile %d/%d: %w", L, n, err)
 		}
@@ -130,13 +145,6 @@ func (l *Log) edgeOf(ctx context.Context, tree tlog.Tree, recs [][]byte) (*edge,
 		}
 		return decodeHashes(data[:w*tlog.HashSize])
 	})
-	if err != nil {
-		return nil, err
-	}
-	if h := e.treeHash(); h != tree.Hash {
-		return nil, fmt.Errorf("%w: stored records and tiles hash to %v, checkpoint says %v", ErrCorrupt, h, tree.Hash)
-	}
-	return e, nil
 }
 
 // readData returns the first n%256 records of the data tile holding

@@ -177,10 +177,8 @@ type Log struct {
 	exited       chan struct{}
 
 	// Owned by the sequencer goroutine.
-	edge     *edge
-	data     []byte // encoded records of the partial data tile
-	dataOffs []int  // offsets of its chunks in the backend
-	dataN    int    // records in it
+	edge *edge
+	part partialData
 }
 
 // A snapshot is a published state: a durable tree, its signed checkpoint and
@@ -412,37 +410,7 @@ func upgradeFormat1(ctx context.Context, b Backend, n int64) error {
 // loadData reads the chunks of the partial data tile of a tree of n
 // records and returns its records.
 func (l *Log) loadData(ctx context.Context, n int64) ([][]byte, error) {
-	tileN := n / tileWidth
-	want := int(n % tileWidth)
-	start, end := dataRange(tileN)
-	var recs [][]byte
-	err := l.b.Scan(ctx, start, end, func(k, v []byte) error {
-		if len(k) != 11 {
-			return fmt.Errorf("%w: data key %x", ErrCorrupt, k)
-		}
-		off := int(binary.BigEndian.Uint16(k[9:]))
-		if off != len(recs) {
-			return fmt.Errorf("%w: data chunk %x out of place", ErrCorrupt, k)
-		}
-		// Records of the copy in l.data: v is valid during the call only.
-		n := len(l.data)
-		l.data = append(l.data, v...)
-		var err error
-		recs, err = decodeRecords(recs, l.data[n:len(l.data):len(l.data)], l.opts.MaxRecordSize)
-		if err != nil {
-			return err
-		}
-		l.dataOffs = append(l.dataOffs, off)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: reading right edge records: %w", err)
-	}
-	if len(recs) != want {
-		return nil, fmt.Errorf("%w: right edge data tile %d has %d records, want %d", ErrCorrupt, tileN, len(recs), want)
-	}
-	l.dataN = want
-	return recs, nil
+	return l.part.load(ctx, l.b, n, l.opts.MaxRecordSize)
 }
 
 // Checkpoint returns the latest published signed checkpoint and its tree.
@@ -903,66 +871,10 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 	}
 
 	var batch Batch
-	// Hash tiles: the full ones this batch completes.
 	leaves := make([]tlog.Hash, len(records))
 	sha256x.Leaves(asArrays(leaves), records)
-	for _, h := range leaves {
-		e.push(h, func(L int, n int64, hashes []tlog.Hash) {
-			batch.Set(tileKey(L, n), encodeHashes(make([]byte, 0, len(hashes)*tlog.HashSize), hashes))
-		})
-	}
+	writeRecords(&batch, e, &l.part, records, leaves)
 	newN := e.n
-	// The partial tiles of the right edge, from level 1 up (at most one
-	// write per 256 records each): the partial level-0 tile, which would
-	// change in every batch, is recomputed by Open from the records.
-	for L := 1; L < maxTileLevels; L++ {
-		oldC, newC := oldN>>(tileHeight*L), newN>>(tileHeight*L)
-		if newC == oldC {
-			break
-		}
-		if w := newC % tileWidth; w != 0 {
-			row := e.rows[L][0]
-			batch.Set(tileKey(L, newC/tileWidth), encodeHashes(make([]byte, 0, len(row)*tlog.HashSize), row))
-		}
-	}
-
-	// Data: chunks of the partial data tile, one full value per full tile.
-	for i := 0; i < len(records); {
-		idx := oldN + int64(i)
-		tileN := idx / tileWidth
-		off := int(idx % tileWidth)
-		k := min(len(records)-i, tileWidth-off)
-		size := 0
-		for _, r := range records[i : i+k] {
-			size += 4 + len(r) // a length takes at most 4 bytes (MaxRecordSize <= 1<<24)
-		}
-		if off+k == tileWidth {
-			val := make([]byte, 0, len(l.data)+size)
-			if off > 0 {
-				val = append(val, l.data...)
-			}
-			for _, r := range records[i : i+k] {
-				val = appendRecord(val, r)
-			}
-			batch.Set(dataKey(tileN, 0), val)
-			for _, o := range l.dataOffs {
-				if o != 0 {
-					batch.Delete(dataKey(tileN, o))
-				}
-			}
-			l.data, l.dataOffs, l.dataN = l.data[:0], l.dataOffs[:0], 0
-		} else {
-			val := make([]byte, 0, size)
-			for _, r := range records[i : i+k] {
-				val = appendRecord(val, r)
-			}
-			batch.Set(dataKey(tileN, off), val)
-			l.data = append(l.data, val...)
-			l.dataOffs = append(l.dataOffs, off)
-			l.dataN += k
-		}
-		i += k
-	}
 
 	// Key index, in key order.
 	vals := make([]byte, 0, binary.MaxVarintLen64*len(keys.uniq))

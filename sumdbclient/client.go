@@ -72,6 +72,13 @@ type Options struct {
 	// package witness); a tree head that does not is refused with an error
 	// naming the missing cosigners.
 	Witnesses note.CosignaturePolicy
+	// Origin is the first line of the database's tree heads. Empty means
+	// note.SumDBOrigin.
+	Origin string
+	// C2SP reads the log through the c2sp.org/tlog-tiles paths
+	// (/checkpoint, /tile/L/N) instead of the sumdb ones (/latest,
+	// /tile/8/L/N), for any log of that layout (lookups stay sumdb's).
+	C2SP bool
 }
 
 // A TreeHead is a signed tree head: the tree and the signed note
@@ -92,6 +99,8 @@ type Client struct {
 	timeout   time.Duration
 	maxBody   int64
 	tiles     *tile.Verifier
+	origin    string
+	c2sp      bool
 
 	mu       sync.Mutex
 	latest   TreeHead
@@ -121,6 +130,11 @@ func New(opts Options) (*Client, error) {
 		timeout:   opts.Timeout,
 		maxBody:   opts.MaxBodySize,
 		timeline:  make(map[tlog.Tree][]byte),
+		origin:    opts.Origin,
+		c2sp:      opts.C2SP,
+	}
+	if c.origin == "" {
+		c.origin = note.SumDBOrigin
 	}
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
@@ -193,7 +207,7 @@ func (c *Client) read(ctx context.Context, path string, max int64) ([]byte, erro
 
 // openTree verifies a signed tree head and returns its tree.
 func (c *Client) openTree(msg []byte) (tlog.Tree, error) {
-	cp, _, err := note.OpenCheckpoint(msg, note.SumDBOrigin, c.verifiers)
+	cp, _, err := note.OpenCheckpoint(msg, c.origin, c.verifiers)
 	if err != nil {
 		return tlog.Tree{}, fmt.Errorf("%w: tree head: %w", ErrBadResponse, err)
 	}
@@ -206,7 +220,11 @@ func (c *Client) openTree(msg []byte) (tlog.Tree, error) {
 // FetchLatest reads the server's /latest tree head, verifies it and
 // merges it into the timeline.
 func (c *Client) FetchLatest(ctx context.Context) (TreeHead, error) {
-	msg, err := c.read(ctx, "/latest", c.maxBody)
+	path := "/latest"
+	if c.c2sp {
+		path = "/checkpoint"
+	}
+	msg, err := c.read(ctx, path, c.maxBody)
 	if err != nil {
 		return TreeHead{}, err
 	}
@@ -546,11 +564,11 @@ func (s *tileSource) ReadTiles(ctx context.Context, tiles []tile.Tile) ([][]byte
 
 func (s *tileSource) readTile(ctx context.Context, t tile.Tile) ([]byte, error) {
 	size := int64(t.W * tlog.HashSize)
-	data, err := s.c.read(ctx, "/"+t.Path(), size)
+	data, err := s.c.read(ctx, "/"+s.path(t), size)
 	full := t
 	full.W = 1 << uint(t.H)
 	if errors.Is(err, ErrNotFound) && t != full {
-		data, err = s.c.read(ctx, "/"+full.Path(), int64(full.W*tlog.HashSize))
+		data, err = s.c.read(ctx, "/"+s.path(full), int64(full.W*tlog.HashSize))
 		if err == nil && len(data) == full.W*tlog.HashSize {
 			data = data[:size]
 		}
@@ -565,3 +583,10 @@ func (s *tileSource) readTile(ctx context.Context, t tile.Tile) ([]byte, error) 
 }
 
 func (s *tileSource) SaveTiles([]tile.Tile, [][]byte) {}
+
+func (s *tileSource) path(t tile.Tile) string {
+	if s.c.c2sp {
+		return t.C2SPPath()
+	}
+	return t.Path()
+}

@@ -90,11 +90,35 @@ func (s *HTTPSource) Read(ctx context.Context, path string, max int64) ([]byte, 
 	if resp.ContentLength > max {
 		return nil, fmt.Errorf("%w: GET %s: %d bytes, limit %d", ErrTooLarge, path, resp.ContentLength, max)
 	}
-	return readLimited(resp.Body, path, max)
+	return readLimitedSize(resp.Body, path, max, resp.ContentLength)
 }
 
 func readLimited(r io.Reader, path string, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	return readLimitedSize(r, path, max, -1)
+}
+
+// readLimitedSize is readLimited with the expected size, if known (>= 0),
+// read into one buffer of that size.
+func readLimitedSize(r io.Reader, path string, max, size int64) ([]byte, error) {
+	var data []byte
+	var err error
+	if size >= 0 && size <= max {
+		lr := io.LimitReader(r, max+1)
+		data = make([]byte, size+1)
+		var n int
+		n, err = io.ReadFull(lr, data)
+		data = data[:n]
+		switch {
+		case (err == io.EOF || err == io.ErrUnexpectedEOF) && int64(n) == size:
+			err = nil
+		case err == nil: // more than announced
+			var rest []byte
+			rest, err = io.ReadAll(lr)
+			data = append(data, rest...)
+		}
+	} else {
+		data, err = io.ReadAll(io.LimitReader(r, max+1))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sumdbclient: reading %s: %w", path, err)
 	}
