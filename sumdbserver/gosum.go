@@ -115,7 +115,7 @@ func (p *Proxy) GoSum(ctx context.Context, m module.Version) ([]byte, error) {
 	rel := escPath + "/@v/" + escVers
 
 	var mod bytes.Buffer
-	if err := p.get(ctx, rel+".mod", &mod, maxMod); err != nil {
+	if err := p.Get(ctx, rel+".mod", &mod, maxMod); err != nil {
 		return nil, fmt.Errorf("%w (%s .mod)", err, m)
 	}
 	f, err := os.CreateTemp(p.TempDir, "sumdbserver-*.zip")
@@ -124,7 +124,7 @@ func (p *Proxy) GoSum(ctx context.Context, m module.Version) ([]byte, error) {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if err := p.get(ctx, rel+".zip", f, maxZip); err != nil {
+	if err := p.Get(ctx, rel+".zip", f, maxZip); err != nil {
 		return nil, fmt.Errorf("%w (%s .zip)", err, m)
 	}
 	if err := f.Close(); err != nil {
@@ -163,8 +163,11 @@ func GoModHash(modFile []byte) string {
 	return h
 }
 
-// get copies the proxy file rel into w, failing if it is larger than max.
-func (p *Proxy) get(ctx context.Context, rel string, w io.Writer, max int64) error {
+// Get copies the proxy file rel (such as "example.com/m/@v/list", an
+// escaped path) into w, failing with an error wrapping ErrNotFound for a
+// 404 or 410, ErrInvalidModule if it is larger than max, and ErrUpstream
+// for any other failure.
+func (p *Proxy) Get(ctx context.Context, rel string, w io.Writer, max int64) error {
 	var body io.ReadCloser
 	if dir, ok := strings.CutPrefix(p.URL, "file://"); ok {
 		u, err := url.Parse(p.URL)
