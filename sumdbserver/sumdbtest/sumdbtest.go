@@ -75,6 +75,7 @@ type GoEnv struct {
 	t        testing.TB
 	goBin    string
 	ProxyDir string
+	ProxyURL string // if set, the GOPROXY value instead of file://ProxyDir
 	SumDB    string // GOSUMDB value
 	ModCache string // GOMODCACHE
 	Work     string // a scratch directory (GOPATH is inside)
@@ -110,8 +111,12 @@ func (e *GoEnv) Run(dir string, args ...string) (string, error) {
 		}
 		env = append(env, kv)
 	}
+	goproxy := "file://" + filepath.ToSlash(e.ProxyDir)
+	if e.ProxyURL != "" {
+		goproxy = e.ProxyURL
+	}
 	env = append(env,
-		"GOPROXY=file://"+filepath.ToSlash(e.ProxyDir),
+		"GOPROXY="+goproxy,
 		"GOSUMDB="+e.SumDB,
 		"GOFLAGS=-mod=mod -modcacherw",
 		"GOPATH="+filepath.Join(e.Work, "gopath"),
