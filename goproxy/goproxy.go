@@ -258,7 +258,9 @@ func (s *Server) mutable(ctx context.Context, escPath, name string) ([]byte, err
 		return os.ReadFile(file)
 	}
 	var buf bytes.Buffer
+	start := time.Now()
 	err := s.up.Get(ctx, rel, &buf, MaxListSize)
+	s.logger.Info("goproxy: upstream fetch", "file", rel, "duration", time.Since(start), "err", err)
 	if err != nil {
 		if !errors.Is(err, sumdbserver.ErrNotFound) {
 			if data, rerr := os.ReadFile(file); rerr == nil {
@@ -321,9 +323,12 @@ func (s *Server) fetch(ctx context.Context, rel, file, ext string, m module.Vers
 	case ".zip":
 		max = MaxZipSize
 	}
+	start := time.Now()
 	if err := s.up.Get(ctx, rel, tmp, max); err != nil {
+		s.logger.Info("goproxy: upstream fetch failed", "file", rel, "duration", time.Since(start), "err", err)
 		return err
 	}
+	s.logger.Info("goproxy: fetched", "file", rel, "duration", time.Since(start))
 	if err := tmp.Sync(); err != nil {
 		return err
 	}

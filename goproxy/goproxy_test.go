@@ -40,7 +40,7 @@ type env struct {
 	mirrorURL string
 }
 
-func newEnv(t *testing.T, private string) *env {
+func newEnv(t testing.TB, private string) *env {
 	t.Helper()
 	e := &env{proxyDir: t.TempDir(), cacheDir: t.TempDir()}
 	for _, m := range []module.Version{
@@ -76,7 +76,7 @@ func newEnv(t *testing.T, private string) *env {
 	return e
 }
 
-func (e *env) start(t *testing.T, private string) {
+func (e *env) start(t testing.TB, private string) {
 	t.Helper()
 	csrc, err := sumdbclient.NewSource(e.sumdbURL)
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func (e *env) start(t *testing.T, private string) {
 	e.mirrorURL = hs.URL
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
@@ -124,7 +124,15 @@ func TestGoCommandThroughMirror(t *testing.T) {
 	_, err := os.Stat(filepath.Join(e.cacheDir, "github.com", "!upper", "!case", "@v", "v0.1.0.zip"))
 	require.NoError(t, err, "cached under the escaped path")
 
-	// The upstream goes away; a fresh go command gets the cached version.
+	out := g.MustRun(mod, "list", "-m", "-versions", "example.com/hello")
+	require.Equal(t, "example.com/hello v1.0.0 v1.1.0\n", out)
+
+	// The mirror restarts on its cache; the upstream goes away; a fresh
+	// go command gets the cached version.
+	require.NoError(t, e.mirror.Close())
+	e.start(t, "")
+	g.ProxyURL = e.mirrorURL
+	require.Contains(t, g.MustRun(mod, "mod", "verify"), "all modules verified")
 	e.upstream.Close()
 	g2 := sumdbtest.NewGoEnv(t, e.proxyDir, e.vkey)
 	g2.ProxyURL = e.mirrorURL
@@ -159,6 +167,16 @@ func TestMismatchNeverServed(t *testing.T) {
 	code, body = get(t, e.mirrorURL+"/index")
 	require.Equal(t, 200, code)
 	require.NotContains(t, body, "v1.1.0", "a refused version is not indexed")
+	if !testing.Short() {
+		// A fresh go command behind the mirror never gets the replaced zip.
+		g := sumdbtest.NewGoEnv(t, e.proxyDir, e.vkey)
+		g.ProxyURL = e.mirrorURL
+		out, err := g.Run(g.Work, "mod", "download", "-json", "example.com/hello@v1.1.0")
+		require.Error(t, err, out)
+		require.Contains(t, out, "502 Bad Gateway")
+		_, err = os.Stat(filepath.Join(g.ModCache, "example.com", "hello@v1.1.0"))
+		require.ErrorIs(t, err, os.ErrNotExist, "the go command extracted the replaced module")
+	}
 
 	require.NoError(t, os.WriteFile(filepath.Join(e.proxyDir, "example.com/hello/@v/v1.1.0.zip"), good, 0o666))
 	require.NoError(t, os.WriteFile(filepath.Join(e.proxyDir, "example.com/hello/@v/v1.1.0.mod"), goodMod, 0o666))
