@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -80,6 +81,8 @@ type Server struct {
 	client   *http.Client
 	logger   *slog.Logger
 	index    *index
+	small    sync.Map     // cache file -> []byte of served .info and .mod files
+	smallN   atomic.Int64 // their bytes, at most maxSmall
 	flightMu sync.Mutex
 	flights  map[string]*flight
 }
@@ -194,6 +197,12 @@ func (s *Server) serveModule(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	m := module.Version{Path: mod, Version: vers}
+	if ext != ".zip" {
+		// Small and immutable: served from memory once read.
+		data, err := s.smallFile(ctx, escPath, escVers, ext, m)
+		s.reply(w, r, data, err, "public, max-age=31536000, immutable", contentType(ext))
+		return
+	}
 	file, err := s.immutable(ctx, escPath, escVers, ext, m)
 	if err != nil {
 		s.reply(w, r, nil, err, "", "")
@@ -208,6 +217,32 @@ func (s *Server) serveModule(w http.ResponseWriter, r *http.Request, p string) {
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("Content-Type", contentType(ext))
 	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// maxSmall bounds the memory holding .info and .mod files.
+const maxSmall = 64 << 20
+
+// smallFile returns the verified .info or .mod file of m, from memory if
+// it was served before.
+func (s *Server) smallFile(ctx context.Context, escPath, escVers, ext string, m module.Version) ([]byte, error) {
+	key := escPath + "/@v/" + escVers + ext
+	if v, ok := s.small.Load(key); ok {
+		return v.([]byte), nil
+	}
+	file, err := s.immutable(ctx, escPath, escVers, ext, m)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if s.smallN.Add(int64(len(data))) <= maxSmall {
+		s.small.Store(key, data)
+	} else {
+		s.smallN.Add(-int64(len(data)))
+	}
+	return data, nil
 }
 
 func contentType(name string) string {
