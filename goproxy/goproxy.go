@@ -174,11 +174,11 @@ func (s *Server) serveModule(w http.ResponseWriter, r *http.Request, p string) {
 	}
 	ctx := r.Context()
 	if latest || rest == "list" {
-		name := "list"
+		rel, name := escPath+"/@v/list", "list"
 		if latest {
-			name = "@latest"
+			rel, name = escPath+"/@latest", "@latest"
 		}
-		data, err := s.mutable(ctx, escPath, name)
+		data, err := s.mutable(ctx, rel)
 		s.reply(w, r, data, err, "public, max-age=60", contentType(name))
 		return
 	}
@@ -188,7 +188,18 @@ func (s *Server) serveModule(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	escVers, ext := rest[:dot], rest[dot:]
+	if escVers == "" || strings.ContainsAny(escVers, "/\\") || strings.HasPrefix(escVers, ".") || len(escVers) > 256 {
+		http.Error(w, fmt.Sprintf("goproxy: bad version %q", cut(escVers)), http.StatusBadRequest)
+		return
+	}
 	vers, err := module.UnescapeVersion(escVers)
+	if err == nil && ext == ".info" && modcheck.Check(mod, vers) != nil {
+		// A query (a branch name, say), whose answer changes: not
+		// immutable.
+		data, err := s.mutable(ctx, p)
+		s.reply(w, r, data, err, "public, max-age=60", contentType(ext))
+		return
+	}
 	if err == nil && (ext == ".mod" || ext == ".zip") {
 		err = modcheck.Check(mod, vers)
 	}
@@ -245,6 +256,13 @@ func (s *Server) smallFile(ctx context.Context, escPath, escVers, ext string, m 
 	return data, nil
 }
 
+func cut(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
 func contentType(name string) string {
 	switch name {
 	case ".zip":
@@ -280,15 +298,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, data []byte, err 
 	}
 }
 
-// mutable returns the list or @latest answer of a module, from the cache
-// if it is younger than ListTTL, else from the upstream (the stale cached
-// one if the upstream fails, but not if it says 404).
-func (s *Server) mutable(ctx context.Context, escPath, name string) ([]byte, error) {
-	rel := escPath + "/@v/list"
-	if name == "@latest" {
-		rel = escPath + "/@latest"
-	}
-	file := filepath.Join(s.cfg.CacheDir, filepath.FromSlash(rel))
+// mutable returns an answer that may change (list, @latest, the .info of
+// a query), from the cache if it is younger than ListTTL, else from the
+// upstream (the stale cached one if the upstream fails, but not if it
+// says 404). rel is the escaped path; queries are kept apart from the
+// immutable files.
+func (s *Server) mutable(ctx context.Context, rel string) ([]byte, error) {
+	file := filepath.Join(s.cfg.CacheDir, "mutable", filepath.FromSlash(rel))
 	if fi, err := os.Stat(file); err == nil && time.Since(fi.ModTime()) < s.cfg.ListTTL {
 		return os.ReadFile(file)
 	}

@@ -229,6 +229,16 @@ func TestOneFetchAndCaching(t *testing.T) {
 	code, info := get(t, e.mirrorURL+"/example.com/hello/@v/v1.0.0.info")
 	require.Equal(t, 200, code)
 	require.Contains(t, info, `"Version":"v1.0.0"`)
+
+	// The .info of a query (a branch) is not immutable.
+	require.NoError(t, os.WriteFile(filepath.Join(e.proxyDir, "example.com/hello/@v/master.info"), []byte(`{"Version":"v1.1.0"}`), 0o666))
+	resp, err = http.Get(e.mirrorURL + "/example.com/hello/@v/master.info")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "public, max-age=60", resp.Header.Get("Cache-Control"))
+	_, err = os.Stat(filepath.Join(e.cacheDir, "example.com/hello/@v/master.info"))
+	require.ErrorIs(t, err, os.ErrNotExist, "a query's answer cached as immutable")
 }
 
 // TestIndex: /index lists verified versions in order with timestamps,
@@ -273,18 +283,21 @@ func TestIndex(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t, "")
 	for path, want := range map[string]int{
-		"/example.com/Hello/@v/list":             400, // upper case must be !-escaped
-		"/example.com/hello/@v/v1.0.0.exe":       400,
-		"/example.com/hello/@v/v1.0.zip":         400,
-		"/example.com/hello/@v/v1.9.9.zip":       404,
-		"/example.com/hello/@v/v9.9.9.zip":       400, // v9 needs a /v9 path or +incompatible
-		"/example.com/none/@v/list":              404,
-		"/example.com/hello/@v/":                 404,
-		"/nothing":                               404,
-		"/sumdb/other.example/supported":         404,
-		"/sumdb/sumdb.test.example/../../x":      404,
-		"/sumdb/sumdb.test.example/tile/../../x": 400,
-		"/sumdb/sumdb.test.example/lookup/x@bad": 400,
+		"/example.com/Hello/@v/list":                                  400, // upper case must be !-escaped
+		"/example.com/hello/@v/v1.0.0.exe":                            400,
+		"/example.com/hello/@v/v1.0.zip":                              400,
+		"/example.com/hello/@v/v1.9.9.zip":                            404,
+		"/example.com/hello/@v/v9.9.9.zip":                            400, // v9 needs a /v9 path or +incompatible
+		"/example.com/none/@v/list":                                   404,
+		"/example.com/hello/@v/":                                      404,
+		"/nothing":                                                    404,
+		"/example.com/hello/@v/../../x.info":                          400,
+		"/example.com/hello/@v/..info":                                400,
+		"/example.com/hello/@v/" + strings.Repeat("v", 300) + ".info": 400,
+		"/sumdb/other.example/supported":                              404,
+		"/sumdb/sumdb.test.example/../../x":                           404,
+		"/sumdb/sumdb.test.example/tile/../../x":                      400,
+		"/sumdb/sumdb.test.example/lookup/x@bad":                      400,
 	} {
 		code, body := get(t, e.mirrorURL+path)
 		require.Equal(t, want, code, "%s: %s", path, body)
