@@ -14,6 +14,7 @@ import (
 //	"d" N(8) off(2)          records off.. of data tile N, each uvarint(len) || bytes;
 //	                         a full data tile is the single value at off 0
 //	"k" key                  uvarint(index) of the record appended with key
+//	"m" end(8)               when records start..end-1 were logged (see times.go)
 //	"t" L(1) N(8)            hash tile L/N: its level-8L hashes, 32 bytes each
 //	"v"                      format version
 const (

@@ -177,8 +177,9 @@ type Log struct {
 	exited       chan struct{}
 
 	// Owned by the sequencer goroutine.
-	edge *edge
-	part partialData
+	edge     *edge
+	part     partialData
+	lastTime int64 // unix nanoseconds of the last record (see times.go)
 }
 
 // A snapshot is a published state: a durable tree, its signed checkpoint and
@@ -298,6 +299,9 @@ func Open(ctx context.Context, b Backend, opts Options) (_ *Log, err error) {
 		if err := upgradeFormat1(ctx, b, tree.N); err != nil {
 			return nil, err
 		}
+	}
+	if l.lastTime, err = l.timeOnOpen(ctx, tree.N); err != nil {
+		return nil, err
 	}
 
 	// The sequencer's writes are not tied to any caller's context: a
@@ -875,6 +879,7 @@ func (l *Log) submit(ctx context.Context, pb *pendingBatch) *flight {
 	sha256x.Leaves(asArrays(leaves), records)
 	writeRecords(&batch, e, &l.part, records, leaves)
 	newN := e.n
+	l.lastTime = setTime(&batch, oldN, newN, nextTime(l.lastTime))
 
 	// Key index, in key order.
 	vals := make([]byte, 0, binary.MaxVarintLen64*len(keys.uniq))
