@@ -4,8 +4,9 @@
 // a checksum database before caching or serving it. It also proxies
 // checksum databases (/sumdb/<name>/...), so that a go command that can
 // reach only the mirror still gets every signed tree head and tile, and
-// publishes a module index (/index, in index.golang.org's format) of the
-// versions it verified.
+// publishes a module index (/index, in index.golang.org's format): of
+// every version added to the checksum database's log when that log runs
+// in the same process (Config.Log), else of the versions it verified.
 //
 // A .mod or .zip whose h1: hash differs from the go.sum line that the
 // authenticated lookup returned is never cached or served: the request
@@ -36,6 +37,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/tlogkit/tlogkit/internal/modcheck"
+	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 )
@@ -45,7 +47,7 @@ const (
 	MaxListSize = 4 << 20 // a version list or @latest/.info answer
 	MaxModSize  = modzip.MaxGoMod
 	MaxZipSize  = modzip.MaxZipFile
-	MaxIndex    = 2000 // entries per /index answer, as index.golang.org
+	MaxIndex    = sumdbserver.MaxIndex // entries per /index answer, as index.golang.org
 )
 
 // A Config configures a Server. Upstream, CacheDir and SumDB are required.
@@ -72,6 +74,13 @@ type Config struct {
 	// Logger receives verification failures (Error) and upstream
 	// failures (Warn); nil discards them.
 	Logger *slog.Logger
+	// Log, if set, is the checksum database's own log, open in this
+	// process (the database SumDB reaches): /index then lists every
+	// version added to it, with the time it was logged
+	// (sumdbserver.LogIndex). If nil, /index lists the versions this
+	// mirror verified, with the time it verified them, from a file in
+	// CacheDir synced before each version is served.
+	Log *storage.Log
 }
 
 // A Server is the mirror's http.Handler.
@@ -115,15 +124,22 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "tmp"), 0o755); err != nil {
 		return nil, err
 	}
-	ix, err := openIndex(filepath.Join(cfg.CacheDir, "index"))
-	if err != nil {
-		return nil, err
+	var ix *index
+	if cfg.Log == nil {
+		if ix, err = openIndex(filepath.Join(cfg.CacheDir, "index")); err != nil {
+			return nil, err
+		}
 	}
 	return &Server{cfg: cfg, up: up, client: client, logger: logger, index: ix, flights: map[string]*flight{}}, nil
 }
 
-// Close closes the index.
-func (s *Server) Close() error { return s.index.close() }
+// Close closes the index file.
+func (s *Server) Close() error {
+	if s.index == nil {
+		return nil
+	}
+	return s.index.close()
+}
 
 // A MismatchError reports a downloaded file whose hash is not the one the
 // checksum database holds.
@@ -395,7 +411,7 @@ func (s *Server) fetch(ctx context.Context, rel, file, ext string, m module.Vers
 	// The index entry is durable before the zip is cached: a crash in
 	// between leaves an entry whose zip is fetched again (the index keeps
 	// one entry per version), never a cached version missing from it.
-	if ext == ".zip" && !private {
+	if ext == ".zip" && !private && s.index != nil {
 		if err := s.index.add(m, time.Now()); err != nil {
 			return err
 		}
@@ -545,8 +561,8 @@ func (s *Server) serveSumDB(w http.ResponseWriter, r *http.Request, p string) {
 	s.reply(w, r, data, nil, fmt.Sprintf("public, max-age=%d", int(min(ttl, 24*time.Hour).Seconds())), "text/plain; charset=utf-8")
 }
 
-// serveIndex answers /index?since=<RFC3339>&limit=<n> with the verified
-// versions in the order they were verified.
+// serveIndex answers /index?since=<RFC3339>&limit=<n> with the logged (or
+// verified) versions in the order they were logged (or verified).
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var since time.Time
@@ -567,9 +583,21 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = min(n, MaxIndex)
 	}
+	var entries []IndexEntry
+	if s.cfg.Log != nil {
+		var err error
+		entries, err = sumdbserver.LogIndex(r.Context(), s.cfg.Log, since, limit)
+		if err != nil {
+			s.logger.Error("goproxy: reading the module index", "err", err)
+			http.Error(w, "goproxy: module index unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	} else {
+		entries = s.index.since(since, limit)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	for _, e := range s.index.since(since, limit) {
+	for _, e := range entries {
 		enc.Encode(e)
 	}
 	s.reply(w, r, buf.Bytes(), nil, "no-cache", "application/json")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/module"
@@ -38,6 +40,8 @@ type env struct {
 	cacheDir  string
 	mirror    *goproxy.Server
 	mirrorURL string
+	log       *storage.Log // the database's log
+	logIndex  bool         // the mirror's /index is the log's (Config.Log)
 }
 
 func newEnv(t testing.TB, private string) *env {
@@ -71,7 +75,7 @@ func newEnv(t testing.TB, private string) *env {
 	require.NoError(t, err)
 	dbs := httptest.NewServer(db)
 	t.Cleanup(dbs.Close)
-	e.sumdbURL, e.vkey, e.name = dbs.URL, vkey, "sumdb.test.example"
+	e.sumdbURL, e.vkey, e.name, e.log = dbs.URL, vkey, "sumdb.test.example", l
 	e.start(t, private)
 	return e
 }
@@ -82,10 +86,14 @@ func (e *env) start(t testing.TB, private string) {
 	require.NoError(t, err)
 	client, err := sumdbclient.New(sumdbclient.Options{Source: csrc, VerifierKey: e.vkey, StateDir: filepath.Join(e.cacheDir, "sumdb-state")})
 	require.NoError(t, err)
-	e.mirror, err = goproxy.NewServer(goproxy.Config{
+	cfg := goproxy.Config{
 		Upstream: e.upstream.URL, CacheDir: e.cacheDir, SumDB: client, Private: private,
 		SumDBs: map[string]string{e.name: e.sumdbURL},
-	})
+	}
+	if e.logIndex {
+		cfg.Log = e.log
+	}
+	e.mirror, err = goproxy.NewServer(cfg)
 	require.NoError(t, err)
 	hs := httptest.NewServer(e.mirror)
 	t.Cleanup(hs.Close)
@@ -112,6 +120,9 @@ func TestGoCommandThroughMirror(t *testing.T) {
 		t.Skip("runs the go command")
 	}
 	e := newEnv(t, "")
+	e.logIndex = true
+	require.NoError(t, e.mirror.Close())
+	e.start(t, "")
 	g := sumdbtest.NewGoEnv(t, e.proxyDir, e.vkey)
 	g.ProxyURL = e.mirrorURL
 	mod := filepath.Join(g.Work, "scratch")
@@ -123,6 +134,16 @@ func TestGoCommandThroughMirror(t *testing.T) {
 	require.Equal(t, 200, code, supported)
 	_, err := os.Stat(filepath.Join(e.cacheDir, "github.com", "!upper", "!case", "@v", "v0.1.0.zip"))
 	require.NoError(t, err, "cached under the escaped path")
+
+	// The log's module index lists exactly the versions the go command
+	// pulled a .mod of through the mirror (v1.1.0's too: go get reads the
+	// latest go.mod for retractions), in the order logged.
+	var listed []string
+	for _, x := range readIndex(t, e.mirrorURL, "") {
+		listed = append(listed, x.Path+"@"+x.Version)
+	}
+	require.ElementsMatch(t, cachedMods(t, e.cacheDir), listed)
+	require.Contains(t, listed, "github.com/Upper/Case@v0.1.0")
 
 	out := g.MustRun(mod, "list", "-m", "-versions", "example.com/hello")
 	require.Equal(t, "example.com/hello v1.0.0 v1.1.0\n", out)
@@ -241,6 +262,92 @@ func TestOneFetchAndCaching(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "a query's answer cached as immutable")
 }
 
+// cachedMods returns the versions whose .mod the mirror cached.
+func cachedMods(t *testing.T, cacheDir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(cacheDir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".mod") {
+			return err
+		}
+		rel, _ := filepath.Rel(cacheDir, name)
+		epath, file, ok := strings.Cut(filepath.ToSlash(rel), "/@v/")
+		require.True(t, ok, rel)
+		path, err := module.UnescapePath(epath)
+		require.NoError(t, err)
+		vers, err := module.UnescapeVersion(strings.TrimSuffix(file, ".mod"))
+		require.NoError(t, err)
+		out = append(out, path+"@"+vers)
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+func readIndex(t *testing.T, mirrorURL, query string) []goproxy.IndexEntry {
+	t.Helper()
+	code, body := get(t, mirrorURL+"/index"+query)
+	require.Equal(t, 200, code, body)
+	var out []goproxy.IndexEntry
+	dec := json.NewDecoder(strings.NewReader(body))
+	for dec.More() {
+		var x goproxy.IndexEntry
+		require.NoError(t, dec.Decode(&x))
+		out = append(out, x)
+	}
+	return out
+}
+
+// TestLogIndex: with Config.Log, /index lists every version added to the
+// log, also those looked up at the database directly, each with the time
+// it was logged, in order; paging by since walks it all.
+func TestLogIndex(t *testing.T) {
+	e := newEnv(t, "")
+	e.logIndex = true
+	require.NoError(t, e.mirror.Close())
+	e.start(t, "")
+
+	before := time.Now()
+	code, body := get(t, e.sumdbURL+"/lookup/example.com/hello@v1.1.0")
+	require.Equal(t, 200, code, body)
+	for _, p := range []string{"/example.com/hello/@v/v1.0.0.zip", "/github.com/!upper/!case/@v/v0.1.0.zip"} {
+		code, body := get(t, e.mirrorURL+p)
+		require.Equal(t, 200, code, body)
+	}
+	after := time.Now()
+
+	all := readIndex(t, e.mirrorURL, "")
+	var got []string
+	for _, x := range all {
+		got = append(got, x.Path+"@"+x.Version)
+	}
+	require.Equal(t, []string{"example.com/hello@v1.1.0", "example.com/hello@v1.0.0", "github.com/Upper/Case@v0.1.0"}, got)
+	times, err := e.log.Times(context.Background(), 0, 3)
+	require.NoError(t, err)
+	for i, x := range all {
+		require.True(t, x.Timestamp.Equal(times[i]), "entry %d at %v, logged at %v", i, x.Timestamp, times[i])
+		require.False(t, x.Timestamp.Before(before) || x.Timestamp.After(after), "entry %d at %v, outside %v..%v", i, x.Timestamp, before, after)
+		if i > 0 {
+			require.True(t, x.Timestamp.After(all[i-1].Timestamp))
+		}
+	}
+
+	// Paging by since, one entry a page: each page repeats the last entry
+	// of the one before (since is inclusive) and adds the next.
+	page := readIndex(t, e.mirrorURL, "?limit=1")
+	require.Equal(t, all[:1], page)
+	for i := 1; i < len(all); i++ {
+		page = readIndex(t, e.mirrorURL, "?limit=2&since="+page[len(page)-1].Timestamp.Format(time.RFC3339Nano))
+		require.Equal(t, all[i-1:i+1], page)
+		page = page[1:]
+	}
+	require.Equal(t, all[2:], readIndex(t, e.mirrorURL, "?since="+all[2].Timestamp.Format(time.RFC3339Nano)))
+	require.Empty(t, readIndex(t, e.mirrorURL, "?since="+after.Add(time.Second).Format(time.RFC3339Nano)))
+	require.Empty(t, readIndex(t, e.mirrorURL, "?limit=0"))
+	code, _ = get(t, e.mirrorURL+"/index?since=2026-13-01T00:00:00Z")
+	require.Equal(t, 400, code)
+}
+
 // TestIndex: /index lists verified versions in order with timestamps,
 // honours since and limit (capped at 2000), and survives a restart.
 func TestIndex(t *testing.T) {
@@ -249,18 +356,7 @@ func TestIndex(t *testing.T) {
 		code, body := get(t, e.mirrorURL+p)
 		require.Equal(t, 200, code, body)
 	}
-	read := func(q string) []goproxy.IndexEntry {
-		code, body := get(t, e.mirrorURL+"/index"+q)
-		require.Equal(t, 200, code, body)
-		var out []goproxy.IndexEntry
-		dec := json.NewDecoder(strings.NewReader(body))
-		for dec.More() {
-			var x goproxy.IndexEntry
-			require.NoError(t, dec.Decode(&x))
-			out = append(out, x)
-		}
-		return out
-	}
+	read := func(q string) []goproxy.IndexEntry { return readIndex(t, e.mirrorURL, q) }
 	all := read("")
 	require.Len(t, all, 3)
 	require.Equal(t, "github.com/Upper/Case", all[1].Path)

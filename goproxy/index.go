@@ -10,14 +10,12 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+
+	"github.com/tlogkit/tlogkit/sumdbserver"
 )
 
 // An IndexEntry is one line of /index, as index.golang.org writes them.
-type IndexEntry struct {
-	Path      string
-	Version   string
-	Timestamp time.Time
-}
+type IndexEntry = sumdbserver.IndexEntry
 
 // index is the list of verified versions: a file of JSON lines, each
 // appended and synced before the version is served, and loaded at start
