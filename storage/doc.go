@@ -103,6 +103,12 @@
 // and upgraded by Open in one commit; a format 2 store is refused by
 // older versions of this package.
 //
+// Every commit also stores when its records were logged (one small entry
+// per commit): [Log.Times] and [Log.LoggedSince] answer from it, and
+// record times strictly increase with the index (a module index,
+// package goproxy's /index, is built on them). They are the log's own
+// account, not covered by the signed checkpoint.
+//
 // # Opening
 //
 // [Open] checks the store before serving anything, and refuses with an

@@ -52,11 +52,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tlogkit/tlogkit/goproxy"
 	"github.com/tlogkit/tlogkit/note"
 	"github.com/tlogkit/tlogkit/ops"
 	"github.com/tlogkit/tlogkit/storage"
 	"github.com/tlogkit/tlogkit/storage/pebblestore"
 	"github.com/tlogkit/tlogkit/storage/pgstore"
+	"github.com/tlogkit/tlogkit/sumdbclient"
 	"github.com/tlogkit/tlogkit/sumdbserver"
 	"github.com/tlogkit/tlogkit/tlog"
 	"github.com/tlogkit/tlogkit/witness"
@@ -83,7 +85,7 @@ func main() {
 type config struct {
 	listen, data, name, upstream, private string
 	publicURL, checkpointFile, metrics    string
-	store, logName, writer, vkey          string
+	store, logName, writer, vkey, goproxy string
 	c2sp, standby, readOnly               bool
 	fetchTimeout, checkpointInterval      time.Duration
 	lease, follow                         time.Duration
@@ -131,6 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.witnesses = append(c.witnesses, witness.Remote{URL: u, Verifier: cv})
 		return nil
 	})
+	fs.StringVar(&c.goproxy, "goproxy", "", "also run a verifying module mirror (package goproxy) on this `address`: the GOPROXY protocol filled from -upstream, every .mod and .zip checked against this log, the log proxied under /sumdb/<name>/, and /index listing every version logged (cache in <data>/goproxy)")
 	fs.DurationVar(&c.cosignInterval, "cosign-interval", time.Second, "with -witness: how often new checkpoints are sent to the witnesses")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sumdb [flags]\n\nRuns a Go checksum database on a pebble store or a PostgreSQL database; see examples/sumdb/README.md.\n\n")
@@ -320,7 +323,7 @@ func verifierKey(skey string, signer note.Signer) (string, error) {
 
 // listening are the addresses the program serves on (Metrics is empty
 // with -metrics off).
-type listening struct{ HTTP, Metrics string }
+type listening struct{ HTTP, Metrics, GoProxy string }
 
 // run is the program: it returns when ctx is done (after a clean shutdown)
 // or on a fatal error. ready, if not nil, is called with the listening
@@ -484,6 +487,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	gosumdb := vkey + " " + public
 	fmt.Fprintf(stdout, "export GOSUMDB=%q\n# or, for every shell: go env -w GOSUMDB=%q\n", gosumdb, gosumdb)
+	var goproxyAddr string
+	if c.goproxy != "" {
+		stopMirror, gaddr, err := serveGoProxy(c, lg, vkey, public, logger)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("-goproxy: %w", err)
+		}
+		defer stopMirror()
+		goproxyAddr = gaddr
+		fmt.Fprintf(stdout, "# the module mirror, reaching this log through its /sumdb/ proxying:\nexport GOPROXY=http://%s GOSUMDB=%q\n", displayAddr(gaddr), vkey)
+	}
 	_, tree := lg.Checkpoint()
 	role := "writer"
 	if c.readOnly {
@@ -491,7 +505,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	logger.Info("serving", "role", role, "addr", addr, "url", public, "metrics", metricsAddr, "data", c.data, "upstream", c.upstream, "records", tree.N)
 	if ready != nil {
-		ready(listening{HTTP: addr, Metrics: metricsAddr})
+		ready(listening{HTTP: addr, Metrics: metricsAddr, GoProxy: goproxyAddr})
 	}
 
 	select {
@@ -601,4 +615,51 @@ func (s *checkpointSaver) run(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// serveGoProxy runs the -goproxy module mirror: its checksum database is
+// this log, reached at public (for verification and /sumdb/ proxying),
+// and its /index is the log's. It returns a function that stops it.
+func serveGoProxy(c *config, lg *storage.Log, vkey, public string, logger *slog.Logger) (stop func(), addr string, err error) {
+	cache := filepath.Join(c.data, "goproxy")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, "", err
+	}
+	src, err := sumdbclient.NewSource(public)
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := sumdbclient.New(sumdbclient.Options{Source: src, VerifierKey: vkey, StateDir: filepath.Join(cache, "sumdb-state")})
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", err
+	}
+	mirror, err := goproxy.NewServer(goproxy.Config{
+		Upstream: c.upstream, CacheDir: cache, SumDB: client, Private: c.private,
+		SumDBs: map[string]string{v.Name(): public}, Logger: logger, Log: lg,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", c.goproxy)
+	if err != nil {
+		mirror.Close()
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", mirror)
+	mux.Handle("/healthz", ops.Healthz())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	go hs.Serve(ln)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if hs.Shutdown(sctx) != nil {
+			hs.Close()
+		}
+		mirror.Close()
+	}, ln.Addr().String(), nil
 }

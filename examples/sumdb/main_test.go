@@ -55,6 +55,7 @@ func (s *syncBuffer) String() string {
 // instance is one in-process run of the program.
 type instance struct {
 	addr, metrics string
+	goproxy       string // with -goproxy
 	stdout        *syncBuffer
 	stderr        *syncBuffer
 	stop          func() error
@@ -85,7 +86,7 @@ func start(t *testing.T, args ...string) *instance {
 	}()
 	select {
 	case l := <-ready:
-		in.addr, in.metrics = l.HTTP, l.Metrics
+		in.addr, in.metrics, in.goproxy = l.HTTP, l.Metrics, l.GoProxy
 	case err := <-done:
 		cancel()
 		t.Fatalf("run %q: %v\n%s", args, err, stderr)
