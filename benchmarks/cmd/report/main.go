@@ -5,11 +5,12 @@
 //
 // Usage:
 //
-//	go run ./benchmarks/cmd/report [-count 5] [-benchtime 1s] [-bench regexp] [-pkgs "./benchmarks ./note"] [-in file [-procs N]]
+//	go run ./benchmarks/cmd/report [-count 5] [-benchtime 1s] [-bench regexp] [-pkgs "./benchmarks ./note ./goproxy"] [-in file [-procs N]]
 //
 // With -in it reads saved `go test -bench` output instead of running the
 // benchmarks. Benchmarks are paired by name: the sub-benchmark element
-// impl=xmod marks x/mod's result; impl=tlogkit, or no impl element, marks
+// impl=xmod marks x/mod's result (impl=fileserver that of net/http's
+// FileServer, the module mirror's reference); impl=tlogkit, or no impl element, marks
 // tlogkit's; any other impl value (impl=tlogkit-warm, impl=memory, ...) is
 // a further tlogkit configuration and gets a row of its own, beside the
 // same x/mod result. An x/mod result whose name differs from tlogkit's in
@@ -41,7 +42,7 @@ func run1(args []string, stdout, stderr io.Writer) error {
 	count := fs.Int("count", 5, "repetitions of each benchmark")
 	benchtime := fs.String("benchtime", "1s", "go test -benchtime")
 	bench := fs.String("bench", ".", "go test -bench regexp")
-	pkgs := fs.String("pkgs", "./benchmarks ./note", "space-separated packages to benchmark")
+	pkgs := fs.String("pkgs", "./benchmarks ./note ./goproxy", "space-separated packages to benchmark")
 	in := fs.String("in", "", "read saved go test -bench output from this file instead of running")
 	procs := fs.Int("procs", 0, "with -in: the GOMAXPROCS the saved benchmarks ran with (default: inferred from the names)")
 	if err := fs.Parse(args); err != nil {

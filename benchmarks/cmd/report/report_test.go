@@ -141,3 +141,26 @@ func TestRunFromFile(t *testing.T) {
 	require.NoError(t, writeFile(empty, "PASS\n"))
 	require.ErrorContains(t, run1([]string{"-in", empty}, &out, &errb), "no benchmark results")
 }
+
+// The module mirror's benchmarks name net/http's FileServer as their
+// reference; the table pairs them and names it.
+const fileserver = `cpu: Test CPU
+BenchmarkServe/file=mod/impl=goproxy-2 	100	 40000 ns/op	 0 B/op	 10 allocs/op
+BenchmarkServe/file=mod/impl=fileserver-2 	100	 80000 ns/op	 0 B/op	 20 allocs/op
+BenchmarkServe/file=info/impl=goproxy-2 	100	 50000 ns/op	 0 B/op	 10 allocs/op
+BenchmarkServe/file=info/impl=fileserver-2 	100	 75000 ns/op	 0 B/op	 20 allocs/op
+BenchmarkFirstDownload-2 	100	 5000000 ns/op	 5100 p50-µs	 8000 p99-µs
+`
+
+func TestReportFileServer(t *testing.T) {
+	r, err := parseOutput(strings.NewReader(fileserver), 0)
+	require.NoError(t, err)
+	rows := buildRows(r)
+	require.Len(t, rows, 3)
+	var buf bytes.Buffer
+	writeTable(&buf, r, rows, "Machine: test.")
+	out := buf.String()
+	require.Contains(t, out, "| Serve/file=mod [goproxy] | 40 µs | 80 µs (http.FileServer) | 2.00× | 10 / 20 |")
+	require.Contains(t, out, "| Serve/file=info [goproxy] | 50 µs | 75 µs (http.FileServer) | 1.50× | 10 / 20 |")
+	require.Contains(t, out, "| FirstDownload | 5 ms | — | — | — | 5.1k p50-µs, 8k p99-µs |")
+}

@@ -7,11 +7,20 @@ import (
 	"strings"
 )
 
-// ref is the impl= value of the reference implementation, x/mod. Every
-// other value is one of tlogkit's: "tlogkit" (or no impl element) its main
-// implementation, anything else a variant ("tlogkit-warm", "memory", ...)
+// refs are the impl= values of reference implementations, with the name
+// the table gives them: x/mod for most benchmarks, net/http's FileServer
+// for the module mirror's (package goproxy). Every other value is one of
+// tlogkit's: "tlogkit" (or no impl element) its main implementation,
+// anything else a variant ("tlogkit-warm", "memory", "goproxy", ...)
 // reported on a row of its own.
-const ref = "xmod"
+var refs = map[string]string{
+	"xmod":       "x/mod",
+	"fileserver": "http.FileServer",
+}
+
+const xmod = "xmod"
+
+func isRef(impl string) bool { _, ok := refs[impl]; return ok }
 
 // A row is one operation of one tlogkit variant, with x/mod beside it.
 type row struct {
@@ -20,6 +29,7 @@ type row struct {
 	procs      int
 	variant    string // "" for the main implementation
 	refKey     string // the key x/mod's result came from, if not key
+	refImpl    string // the reference's impl= value (xmod, fileserver)
 	oursNs     float64
 	refNs      float64
 	oursAllocs float64 // median allocs/op, -1 if not reported
@@ -39,7 +49,7 @@ type seriesID struct {
 	pkg   string
 	key   string
 	procs int
-	impl  string // "" for tlogkit's main implementation, ref for x/mod
+	impl  string // "" for tlogkit's main implementation, or a refs key
 }
 
 // buildRows groups results by operation and implementation, takes
@@ -78,16 +88,16 @@ func buildRows(r *run) []row {
 		}
 	}
 
-	var refs []seriesID
+	var refIDs []seriesID
 	for _, id := range order {
-		if id.impl == ref {
-			refs = append(refs, id)
+		if isRef(id.impl) {
+			refIDs = append(refIDs, id)
 		}
 	}
 	used := map[seriesID]bool{}
 	var rows []row
 	for _, id := range order {
-		if id.impl == ref {
+		if isRef(id.impl) {
 			continue
 		}
 		s := all[id]
@@ -97,8 +107,9 @@ func buildRows(r *run) []row {
 			rw.oursAllocs = medianOrNone(s.allocs)
 		}
 		rw.extra = metricList(s.metrics)
-		if rid, ok := pairRef(id, refs, all); ok {
+		if rid, ok := pairRef(id, refIDs, all); ok {
 			used[rid] = true
+			rw.refImpl = rid.impl
 			rs := all[rid]
 			if len(rs.ns) > 0 {
 				rw.hasRef, rw.refNs = true, median(rs.ns)
@@ -110,12 +121,12 @@ func buildRows(r *run) []row {
 		}
 		rows = append(rows, rw)
 	}
-	for _, rid := range refs {
+	for _, rid := range refIDs {
 		if used[rid] {
 			continue
 		}
 		rs := all[rid]
-		rw := row{pkg: rid.pkg, key: rid.key, procs: rid.procs, oursAllocs: -1, refAllocs: -1}
+		rw := row{pkg: rid.pkg, key: rid.key, procs: rid.procs, refImpl: rid.impl, oursAllocs: -1, refAllocs: -1}
 		if len(rs.ns) > 0 {
 			rw.hasRef, rw.refNs = true, median(rs.ns)
 			rw.refAllocs = medianOrNone(rs.allocs)
@@ -125,14 +136,15 @@ func buildRows(r *run) []row {
 	return rows
 }
 
-// pairRef finds x/mod's result for the operation of id.
-func pairRef(id seriesID, refs []seriesID, all map[seriesID]*series) (seriesID, bool) {
-	exact := seriesID{id.pkg, id.key, id.procs, ref}
-	if _, ok := all[exact]; ok {
-		return exact, true
+// pairRef finds the reference's result for the operation of id.
+func pairRef(id seriesID, refIDs []seriesID, all map[seriesID]*series) (seriesID, bool) {
+	for _, rid := range refIDs {
+		if rid.pkg == id.pkg && rid.key == id.key && rid.procs == id.procs {
+			return rid, true
+		}
 	}
 	var found []seriesID
-	for _, rid := range refs {
+	for _, rid := range refIDs {
 		if rid.pkg == id.pkg && rid.procs == id.procs && differInOneElement(rid.key, id.key) {
 			found = append(found, rid)
 		}
@@ -196,7 +208,7 @@ func formatValue(v float64) string {
 		return fmt.Sprintf("%.3gG", v/1e9)
 	case v >= 1e6:
 		return fmt.Sprintf("%.3gM", v/1e6)
-	case v >= 1e4:
+	case v >= 1e3:
 		return fmt.Sprintf("%.3gk", v/1e3)
 	default:
 		return fmt.Sprintf("%.3g", v)
@@ -245,8 +257,15 @@ func writeTable(w io.Writer, r *run, rows []row, machine string) {
 		}
 		if rw.hasRef {
 			x = formatNs(rw.refNs)
+			var notes []string
+			if rw.refImpl != xmod {
+				notes = append(notes, refs[rw.refImpl])
+			}
 			if rw.refKey != "" {
-				x += " (" + differingElement(rw.refKey, rw.key) + ")"
+				notes = append(notes, differingElement(rw.refKey, rw.key))
+			}
+			if len(notes) > 0 {
+				x += " (" + strings.Join(notes, ", ") + ")"
 			}
 		}
 		if rw.hasOurs && rw.hasRef && rw.oursNs > 0 {
@@ -259,7 +278,8 @@ func writeTable(w io.Writer, r *run, rows []row, machine string) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", rowName(r, rw), o, x, ratio, allocs, strings.Join(rw.extra, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Times are medians of every repetition; speed-up is x/mod's median time over tlogkit's.")
+	fmt.Fprintln(w, "Times are medians of every repetition; speed-up is x/mod's median time over tlogkit's")
+	fmt.Fprintln(w, "(or that of the reference named in the x/mod column, such as http.FileServer for the module mirror).")
 	fmt.Fprintln(w, "Rows with a [variant] are further tlogkit configurations measured beside the main one.")
 }
 
