@@ -390,6 +390,22 @@ func (s *Server) fetch(ctx context.Context, rel, file, ext string, m module.Vers
 	case ".zip":
 		max = MaxZipSize
 	}
+	// The checksum database's lookup does not need the download: it runs
+	// beside it (it dominates a first download: the database may itself
+	// fetch and log the version, and the client checks the new tree).
+	private := module.MatchPrefixPatterns(s.cfg.Private, m.Path)
+	var lookup chan lookupResult
+	if ext != ".info" && !private {
+		lookup = make(chan lookupResult, 1)
+		go func() {
+			vers := m.Version
+			if ext == ".mod" {
+				vers += "/go.mod"
+			}
+			lines, err := s.cfg.SumDB.Lookup(ctx, m.Path, vers)
+			lookup <- lookupResult{lines, err}
+		}()
+	}
 	start := time.Now()
 	if err := s.up.Get(ctx, rel, tmp, max); err != nil {
 		s.logger.Info("goproxy: upstream fetch failed", "file", rel, "duration", time.Since(start), "err", err)
@@ -402,9 +418,8 @@ func (s *Server) fetch(ctx context.Context, rel, file, ext string, m module.Vers
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	private := module.MatchPrefixPatterns(s.cfg.Private, m.Path)
-	if ext != ".info" && !private {
-		if err := s.verify(ctx, m, ext, tmp.Name()); err != nil {
+	if lookup != nil {
+		if err := s.verify(m, ext, tmp.Name(), <-lookup); err != nil {
 			return err
 		}
 	}
@@ -425,14 +440,19 @@ func (s *Server) fetch(ctx context.Context, rel, file, ext string, m module.Vers
 	return syncDir(filepath.Dir(file))
 }
 
-// verify checks the downloaded .mod or .zip of m against the checksum
-// database's go.sum lines.
-func (s *Server) verify(ctx context.Context, m module.Version, ext, name string) error {
+type lookupResult struct {
+	lines []string
+	err   error
+}
+
+// verify checks the downloaded .mod or .zip of m against the go.sum
+// lines of the checksum database's authenticated lookup.
+func (s *Server) verify(m module.Version, ext, name string, lookup lookupResult) error {
 	vers := m.Version
 	if ext == ".mod" {
 		vers += "/go.mod"
 	}
-	lines, err := s.cfg.SumDB.Lookup(ctx, m.Path, vers)
+	lines, err := lookup.lines, lookup.err
 	if err != nil {
 		return fmt.Errorf("goproxy: checksum database lookup of %s: %w", m, err)
 	}
