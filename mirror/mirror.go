@@ -108,6 +108,12 @@ type Options struct {
 	MaxDataTileSize int64
 	// Poll is the interval of Run between two Syncs. Zero means 1 min.
 	Poll time.Duration
+	// Limit, if positive, stops every import after the first Limit
+	// records of the origin's tree, for a sample of a large log or a
+	// measurement: records beyond it are not fetched, and a tree larger
+	// than Limit is verified and stored up to it but not published (the
+	// mirror serves only whole trees it holds). Zero means no limit.
+	Limit int64
 	// Progress, if set, gets a progress display of imports (records
 	// done, records/s, ETA): one line rewritten on a terminal, a line
 	// every 30 s otherwise.
@@ -398,15 +404,22 @@ func (m *Mirror) importTo(ctx context.Context, head sumdbclient.TreeHead) error 
 	if err := m.im.SetTarget(ctx, head.Note, h); err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
-	if n < head.Tree.N {
+	end := head.Tree.N
+	if m.opts.Limit > 0 {
+		end = min(end, m.opts.Limit)
+	}
+	if n < end {
 		stop := ops.StartProgress(ctx, ops.ProgressOptions{
-			Name: "mirror", Total: head.Tree.N - n, Out: m.opts.Progress, Logger: m.opts.Logger,
+			Name: "mirror", Total: end - n, Out: m.opts.Progress, Logger: m.opts.Logger,
 		}, func() int64 { return m.done.Load() - n })
-		err = m.fetchAndStore(ctx, n, head.Tree.N, hashAt)
+		err = m.fetchAndStore(ctx, n, end, hashAt)
 		stop()
 		if err != nil {
 			return err
 		}
+	}
+	if end < head.Tree.N {
+		return nil // stored up to the limit; nothing to publish
 	}
 	return m.publish(ctx)
 }

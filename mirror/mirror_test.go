@@ -499,3 +499,46 @@ func TestResumeServesPublished(t *testing.T) {
 	}
 	checkSame(t, m, o, false)
 }
+
+// TestLimit: with Options.Limit, an import stops after the first Limit
+// records of a larger tree, stores them verified and serves nothing of
+// that tree; without the limit it completes from there.
+func TestLimit(t *testing.T) {
+	ctx := context.Background()
+	skey, vkey := newKey(t)
+	o := newOrigin(t, skey, vkey, nil)
+	o.grow(t, 300, "")
+	ms := memstore.New()
+	m := openMirror(t, ms, o, nil, false)
+	if _, err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	o.grow(t, 2000, "")
+
+	ms, _ = ms.Reopen()
+	src, _ := sumdbclient.NewHTTPSource(o.srv.URL, nil)
+	lm, err := mirror.Open(ctx, ms, mirror.Options{Source: src, VerifierKey: o.vkey, BatchRecords: 256, Retries: -1, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := lm.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.N != 300 || lm.Stored() != 1000 {
+		t.Fatalf("with Limit 1000 of 2300: serving %d, stored %d; want 300, 1000", tree.N, lm.Stored())
+	}
+	if code, _ := get(t, lm, "/tile/8/data/003"); code != 404 {
+		t.Fatalf("a tile of the unpublished tree: %d, want 404", code)
+	}
+	lm.Close()
+
+	ms, _ = ms.Reopen()
+	m = openMirror(t, ms, o, nil, false)
+	defer m.Close()
+	if tree, err := m.Sync(ctx); err != nil || tree.N != o.n {
+		t.Fatalf("without the limit: %v %v", tree, err)
+	}
+	checkSame(t, m, o, false)
+}

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	once := fs.Bool("once", false, "sync once and exit (no serving)")
 	checkTiles := fs.Bool("check-hash-tiles", false, "also fetch the origin's level-0 hash tiles and check them against the records")
 	concurrency := fs.Int("concurrency", 8, "requests in flight to the origin")
+	limit := fs.Int64("limit", 0, "import only the first `N` records of the origin's tree (a sample, or a measurement; a larger tree is then stored up to N but not served); 0: all")
 	clearHalt := fs.Bool("clear-halt", false, "remove a stored halt report (after investigating it) and follow again")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	m, err := mirror.Open(ctx, st, mirror.Options{
 		Source: src, VerifierKey: *vkey, Origin: *originLine, C2SP: *c2sp,
-		Concurrency: *concurrency, Poll: *poll, CheckHashTiles: *checkTiles, Progress: stderr, Logger: logger,
+		Concurrency: *concurrency, Poll: *poll, CheckHashTiles: *checkTiles, Limit: *limit, Progress: stderr, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "mirror:", err)
@@ -107,6 +108,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		if err != nil {
 			fmt.Fprintln(stderr, "mirror:", err)
 			return 1
+		}
+		if *limit > 0 && m.Stored() > tree.N {
+			fmt.Fprintf(stderr, "mirror: stored the first %d records (-limit) after %v; serving the tree of %d\n", m.Stored(), time.Since(t0).Round(time.Millisecond), tree.N)
+			return 0
 		}
 		fmt.Fprintf(stderr, "mirror: in sync at %d records after %v\n", tree.N, time.Since(t0).Round(time.Millisecond))
 		return 0
