@@ -152,7 +152,9 @@ func TestAuditDetects(t *testing.T) {
 	require.NoError(t, err)
 	var keys, values [][]byte
 	require.NoError(t, ms.Scan(ctx, nil, nil, func(k, v []byte) error {
-		if k[0] != 'k' {
+		// Every key but the key index and the record times (the log's
+		// own account of when, which no signature covers) is checked.
+		if k[0] != 'k' && k[0] != 'm' {
 			keys = append(keys, bytes.Clone(k))
 			values = append(values, bytes.Clone(v))
 		}
