@@ -3,7 +3,6 @@ package goproxy_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -288,13 +287,8 @@ func readIndex(t *testing.T, mirrorURL, query string) []goproxy.IndexEntry {
 	t.Helper()
 	code, body := get(t, mirrorURL+"/index"+query)
 	require.Equal(t, 200, code, body)
-	var out []goproxy.IndexEntry
-	dec := json.NewDecoder(strings.NewReader(body))
-	for dec.More() {
-		var x goproxy.IndexEntry
-		require.NoError(t, dec.Decode(&x))
-		out = append(out, x)
-	}
+	out, err := goproxy.ParseIndex([]byte(body))
+	require.NoError(t, err)
 	return out
 }
 

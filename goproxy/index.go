@@ -2,6 +2,7 @@ package goproxy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -96,3 +97,21 @@ func (ix *index) since(t time.Time, limit int) []IndexEntry {
 }
 
 func (ix *index) close() error { return ix.f.Close() }
+
+// ParseIndex parses an /index answer (of this mirror or of
+// index.golang.org): newline-delimited JSON entries, at most MaxIndex.
+func ParseIndex(data []byte) ([]IndexEntry, error) {
+	var out []IndexEntry
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for dec.More() {
+		if len(out) == MaxIndex {
+			return nil, fmt.Errorf("goproxy: index answer of more than %d entries", MaxIndex)
+		}
+		var e IndexEntry
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("goproxy: index entry %d: %w", len(out)+1, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,13 +43,8 @@ func TestGoProxyFlag(t *testing.T) {
 	index := func() []goproxy.IndexEntry {
 		code, body := get(t, m[1]+"/index")
 		require.Equal(t, 200, code, body)
-		var out []goproxy.IndexEntry
-		dec := json.NewDecoder(strings.NewReader(body))
-		for dec.More() {
-			var x goproxy.IndexEntry
-			require.NoError(t, dec.Decode(&x))
-			out = append(out, x)
-		}
+		out, err := goproxy.ParseIndex([]byte(body))
+		require.NoError(t, err)
 		return out
 	}
 	before := index()
