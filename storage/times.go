@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -121,11 +122,17 @@ func (l *Log) Times(ctx context.Context, start, n int64) ([]time.Time, error) {
 // logged at or after t, or the tree's size if there is none. Records
 // without a time (see Times) count as logged before any time.
 func (l *Log) LoggedSince(ctx context.Context, t time.Time) (int64, error) {
-	want := t.UnixNano()
-	if t.Before(time.Unix(0, 0)) {
-		want = 0
-	}
 	lo, hi := int64(0), l.snap.Load().tree.N
+	// UnixNano is defined for years 1678 to 2262 only.
+	var want int64
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		want = 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return hi, nil
+	default:
+		want = t.UnixNano()
+	}
 	// Invariant: records before lo are earlier than t; hi is the answer
 	// or a record at or after it.
 	for lo < hi {

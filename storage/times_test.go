@@ -93,8 +93,13 @@ func TestRecordTimes(t *testing.T) {
 	if _, err := l.Times(ctx, int64(n-1), 2); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Times beyond the tree: %v, want ErrNotFound", err)
 	}
-	if got, err := l.LoggedSince(ctx, times[n-1].Add(time.Hour)); err != nil || got != int64(n) {
-		t.Fatalf("LoggedSince(after all) = %d, %v; want %d", got, err, n)
+	for _, after := range []time.Time{times[n-1].Add(time.Hour), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, err := l.LoggedSince(ctx, after); err != nil || got != int64(n) {
+			t.Fatalf("LoggedSince(%v, after all) = %d, %v; want %d", after, got, err, n)
+		}
+	}
+	if got, err := l.LoggedSince(ctx, time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil || got != 0 {
+		t.Fatalf("LoggedSince(year 1000) = %d, %v; want 0", got, err)
 	}
 
 	// A reader on the same store sees the same times.
