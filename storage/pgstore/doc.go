@@ -48,7 +48,13 @@
 // database and checks it against the signed checkpoint (storage.Open)
 // before it appends. Close releases the lease, so a standby takes over at
 // once after a clean shutdown, and within about Options.Lease (plus a
-// tenth of it, its polling interval) after a crash.
+// tenth of it, its polling interval) after a crash. A writer paused in
+// the middle of a transaction would hold the lease row's lock past its
+// lease and keep a standby waiting for ever; so a writer's sessions set
+// idle_in_transaction_session_timeout to the lease, and the server ends
+// such a session (its transaction rolled back), letting the standby in
+// within about two leases. The resumed writer's next Commit then fails
+// with an error wrapping ErrFenced once it sees the new epoch.
 //
 // # Replicas
 //

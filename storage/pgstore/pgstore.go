@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -107,6 +108,13 @@ func Open(ctx context.Context, url string, o *Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	cfg.MaxConns = opts.MaxConns
+	if !opts.ReadOnly {
+		// A writer paused (or cut off) inside a transaction holds the
+		// lease row's lock, which would keep a standby from ever taking
+		// the expired lease: the server ends such a session after a
+		// lease of idleness in a transaction, releasing its locks.
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(opts.Lease.Milliseconds(), 1), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connecting: %w", err)
@@ -417,6 +425,17 @@ func (s *Store) Commit(ctx context.Context, b *storage.Batch) error {
 		if err == nil || !retryable(err) || try == 4 || ctx.Err() != nil {
 			break
 		}
+	}
+	if err != nil && !errors.Is(err, ErrFenced) {
+		// The session may have been ended under a writer that paused
+		// past its lease (idle_in_transaction_session_timeout): say
+		// fenced if another writer has the lease now.
+		var epoch int64
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease)
+		if s.pool.QueryRow(qctx, `SELECT epoch FROM tlogkit_lease WHERE log = $1`, s.log).Scan(&epoch) == nil && epoch != s.epoch {
+			err = fmt.Errorf("%w (lease of log %q is at epoch %d, not %d; the commit failed: %w)", ErrFenced, s.log, epoch, s.epoch, err)
+		}
+		cancel()
 	}
 	if errors.Is(err, ErrFenced) {
 		s.fenced = err
