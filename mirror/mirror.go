@@ -195,7 +195,7 @@ func Open(ctx context.Context, b storage.Backend, opts Options) (_ *Mirror, err 
 	if err != nil {
 		return nil, err
 	}
-	m.im, err = storage.OpenImport(ctx, b, storage.ImportOptions{Origin: opts.Origin, Verifier: v})
+	m.im, err = storage.OpenImport(ctx, b, storage.ImportOptions{Origin: opts.Origin, Verifier: v, Key: opts.Key})
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
@@ -458,18 +458,12 @@ func (m *Mirror) fetchAndStore(ctx context.Context, start, end int64, hashAt fun
 			return bt.err
 		}
 		next := bt.start + int64(len(bt.recs))
-		var keys [][]byte
-		if m.opts.Key != nil {
-			keys = make([][]byte, len(bt.recs))
-			for i, r := range bt.recs {
-				keys[i] = m.opts.Key(r)
-			}
-		}
 		h, err := hashAt(next)
 		if err != nil {
 			return err
 		}
-		if err := m.im.Append(ctx, bt.recs, keys, h); err != nil {
+		// The Importer derives the keys (ImportOptions.Key).
+		if err := m.im.Append(ctx, bt.recs, nil, h); err != nil {
 			return fmt.Errorf("mirror: records %d..%d: %w", bt.start, next-1, err)
 		}
 		m.done.Store(next)

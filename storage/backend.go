@@ -46,6 +46,24 @@ type Pipeliner interface {
 	CommitPipelined(ctx context.Context, b *Batch) (wait func() error, err error)
 }
 
+// An Ingester is a Backend that stores a large batch faster than Commit,
+// for example by writing it as sorted files that the store links in whole
+// instead of through its write-ahead log and memory. An [Importer] uses it
+// for large batches.
+//
+// Ingest applies the operations of all parts atomically and durably, as
+// one Commit of them in order would: when it returns nil, all of it
+// survives a crash; when it returns an error, any of it may or may not be
+// applied. The parts hold disjoint key ranges in increasing order (every
+// key of a part is greater than every key of the part before; Ingest
+// fails with [ErrInvalid] otherwise), so that a backend may place each
+// part on its own: a part whose keys are all beyond the stored ones need
+// never be rewritten. Empty parts are allowed.
+type Ingester interface {
+	Backend
+	Ingest(ctx context.Context, parts []*Batch) error
+}
+
 // A MultiGetter is a Backend that reads many keys at once faster than with
 // one Get each (for example with one iterator); the Log uses it to look up
 // the keys of a batch of keyed appends.

@@ -2,11 +2,13 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -69,6 +71,20 @@ type ImportOptions struct {
 	MaxRecordSize int
 	// MaxKeySize is the largest key accepted. Zero means 1024.
 	MaxKeySize int
+
+	// Key, if set, returns the key index key of a record (nil for none),
+	// and Append's keys must then be nil: the Importer derives the keys
+	// itself, beside the leaf hashes, and holds them in memory across
+	// Appends until IndexBuffer bytes are pending or a target is reached,
+	// when it writes them as one sorted run in that Append's commit. A few
+	// large runs cost a store such as Pebble far less merging than one
+	// small run of random keys per batch. Pending keys survive a crash
+	// because their records do: OpenImport derives them again. A
+	// published checkpoint always has every key of its tree indexed.
+	Key func(record []byte) []byte
+	// IndexBuffer bounds the memory of pending keys (with Key). Zero
+	// means 64 MiB; at most 1 GiB.
+	IndexBuffer int
 }
 
 // An Importer writes an imported log into a [Backend]. Its methods may be
@@ -89,7 +105,9 @@ type Importer struct {
 	targetTree tlog.Tree
 	halt       []byte
 	closed     bool
-	failed     error // a commit failed: the in-memory state may be ahead
+	indexed    int64        // records whose keys are stored
+	pend       pendingIndex // keys of records indexed..edge.n-1 (with opts.Key)
+	failed     error        // a commit failed: the in-memory state may be ahead
 }
 
 // OpenImport opens the imported log in b, or prepares an empty one if b
@@ -108,6 +126,12 @@ func OpenImport(ctx context.Context, b Backend, opts ImportOptions) (*Importer, 
 	}
 	if opts.MaxKeySize <= 0 {
 		opts.MaxKeySize = 1024
+	}
+	if opts.IndexBuffer <= 0 {
+		opts.IndexBuffer = 64 << 20
+	}
+	if opts.IndexBuffer > 1<<30 {
+		return nil, fmt.Errorf("%w: ImportOptions.IndexBuffer %d > 1 GiB", ErrInvalid, opts.IndexBuffer)
 	}
 	im := &Importer{b: b, opts: opts, verifiers: note.VerifierList(opts.Verifier), hash: emptyTreeHash}
 
@@ -189,6 +213,27 @@ func OpenImport(ctx context.Context, b Backend, opts ImportOptions) (*Importer, 
 	}
 	if im.checkpoint != nil && n == im.tree.N && im.hash != im.tree.Hash {
 		return nil, fmt.Errorf("%w: stored tree hashes to %v, checkpoint says %v", ErrCorrupt, im.hash, im.tree.Hash)
+	}
+	if im.indexed, err = loadIndexed(ctx, b, n); err != nil {
+		return nil, err
+	}
+	if im.indexed < im.tree.N {
+		return nil, fmt.Errorf("%w: %d records have stored keys, the published checkpoint has %d", ErrCorrupt, im.indexed, im.tree.N)
+	}
+	if im.indexed < n {
+		// The keys pending at a crash: derive them again.
+		if opts.Key == nil {
+			return nil, fmt.Errorf("%w: records %d..%d have no stored keys: open with ImportOptions.Key", ErrInvalid, im.indexed, n-1)
+		}
+		recs, err := readStored(ctx, b, im.indexed, n, opts.MaxRecordSize)
+		if err != nil {
+			return nil, err
+		}
+		keys := make([][]byte, len(recs))
+		for i, r := range recs {
+			keys[i] = opts.Key(r)
+		}
+		im.pend.add(keys, im.indexed)
 	}
 	return im, nil
 }
@@ -283,28 +328,35 @@ func (im *Importer) SetTarget(ctx context.Context, signed []byte, hashAtN tlog.H
 		return fmt.Errorf("%w: target's tree of %d records hashes to %v, the stored one to %v", ErrMismatch, n, hashAtN, im.hash)
 	}
 	var batch Batch
+	batch.Set(keyVersion, formatVersion)
 	im.setState(&batch, n, signed)
+	// The index state too, so that a store without it is one written
+	// before there was one, with every key stored.
+	batch.Set(keyIndexed, binary.AppendUvarint(nil, uint64(im.indexed)))
 	publish := tree.N == n
+	var run *Batch
 	if publish {
 		batch.Set(keyCheckpoint, signed)
+		run = im.flushIndex(&batch, n)
 	}
-	if err := im.b.Commit(ctx, &batch); err != nil {
+	if err := im.commit(ctx, &batch, run, 0); err != nil {
 		im.failed = err
 		return fmt.Errorf("storage: committing import target: %w", err)
 	}
 	im.target, im.targetTree = signed, tree
 	if publish {
 		im.checkpoint, im.tree = signed, tree
+		im.indexFlushed(n)
 	}
 	return nil
 }
 
-// setState adds the version and the import state to batch.
+// setState adds the import state to batch. (The format version is
+// stored with the first target, which every Append comes after.)
 func (im *Importer) setState(batch *Batch, n int64, target []byte) {
 	state := binary.AppendUvarint(nil, uint64(n))
 	state = append(state, im.hash[:]...)
 	state = append(state, target...)
-	batch.Set(keyVersion, formatVersion)
 	batch.Set(keyImport, state)
 }
 
@@ -333,6 +385,9 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 	if keys != nil && len(keys) != len(records) {
 		return fmt.Errorf("%w: %d keys for %d records", ErrInvalid, len(keys), len(records))
 	}
+	if keys != nil && im.opts.Key != nil {
+		return fmt.Errorf("%w: keys given to Append with ImportOptions.Key set", ErrInvalid)
+	}
 	oldN := im.edge.n
 	newN := oldN + int64(len(records))
 	if newN > im.targetTree.N {
@@ -345,16 +400,22 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 		if len(r) > im.opts.MaxRecordSize {
 			return fmt.Errorf("%w: record %d of %d bytes > %d", ErrInvalid, oldN+int64(i), len(r), im.opts.MaxRecordSize)
 		}
-		if keys != nil && keys[i] != nil && (len(keys[i]) == 0 || len(keys[i]) > im.opts.MaxKeySize) {
-			return fmt.Errorf("%w: key of record %d has %d bytes", ErrInvalid, oldN+int64(i), len(keys[i]))
-		}
 	}
 	if newN == im.targetTree.N {
 		hash = im.targetTree.Hash
 	}
 
 	leaves := make([]tlog.Hash, len(records))
-	hashLeaves(leaves, records)
+	deferred := im.opts.Key != nil
+	if deferred {
+		keys = make([][]byte, len(records))
+	}
+	hashLeaves(leaves, records, im.opts.Key, keys)
+	for i, k := range keys {
+		if k != nil && (len(k) == 0 || len(k) > im.opts.MaxKeySize) {
+			return fmt.Errorf("%w: key of record %d has %d bytes", ErrInvalid, oldN+int64(i), len(k))
+		}
+	}
 	// Work on copies of the edge and the partial data tile, so that a
 	// mismatch leaves the Importer as it was.
 	e := &edge{n: im.edge.n, rows: im.edge.rows}
@@ -367,7 +428,20 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 	if h := e.treeHash(); h != hash {
 		return fmt.Errorf("%w: records %d..%d make a tree of %d records with hash %v, want %v", ErrMismatch, oldN, newN-1, newN, h, hash)
 	}
-	if keys != nil {
+	var flushed bool
+	var run *Batch
+	if deferred {
+		// Pending keys go to the index in this commit once there are
+		// enough, and always with the target's last records.
+		size := im.pend.size()
+		for _, k := range keys {
+			size += len(k) + pendingKeyCost
+		}
+		if flushed = size >= im.opts.IndexBuffer || newN == im.targetTree.N; flushed {
+			im.pend.add(keys, oldN)
+			run = im.flushIndex(&batch, newN)
+		}
+	} else if keys != nil {
 		var vals []byte
 		for i, k := range keys {
 			if k == nil {
@@ -378,6 +452,9 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 			batch.Set(indexKey(k), vals[n:len(vals):len(vals)])
 		}
 	}
+	if !deferred {
+		batch.Set(keyIndexed, binary.AppendUvarint(nil, uint64(newN)))
+	}
 	prevHash := im.hash
 	im.hash = hash
 	im.setState(&batch, newN, im.target)
@@ -385,16 +462,120 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 	if publish {
 		batch.Set(keyCheckpoint, im.target)
 	}
-	if err := im.b.Commit(ctx, &batch); err != nil {
+	if err := im.commit(ctx, &batch, run, len(records)); err != nil {
 		im.hash = prevHash
 		im.failed = err
 		return fmt.Errorf("storage: commit of imported records %d..%d: %w", oldN, newN-1, err)
 	}
 	im.edge, im.part = e, part
+	switch {
+	case flushed:
+		im.indexFlushed(newN)
+	case deferred:
+		im.pend.add(keys, oldN)
+	default:
+		im.indexed = newN
+	}
+	if !deferred {
+		im.pend.reset()
+	}
 	if publish {
 		im.checkpoint, im.tree = im.target, im.targetTree
 	}
 	return nil
+}
+
+// flushIndex returns the pending keys as one sorted run of index entries
+// (nil if none are pending) and adds the index state of n records to
+// batch; indexFlushed records that both were committed.
+func (im *Importer) flushIndex(batch *Batch, n int64) *Batch {
+	if n == im.indexed {
+		return nil
+	}
+	batch.Set(keyIndexed, binary.AppendUvarint(nil, uint64(n)))
+	return im.pend.run()
+}
+
+func (im *Importer) indexFlushed(n int64) {
+	im.pend.reset()
+	im.indexed = n
+}
+
+// ingestMin is the fewest records for which Append stores its batch with
+// an [Ingester]: a smaller one is cheaper through Commit, and each ingest
+// makes a few small tables.
+const ingestMin = 4096
+
+// commit stores the batch of an Append of n records and the index run
+// (if any; the batch then has no index entries of its own): with one
+// Ingest if the backend is an Ingester and the batch is large, else with
+// Commit.
+func (im *Importer) commit(ctx context.Context, batch, run *Batch, n int) error {
+	runLen := 0
+	if run != nil {
+		runLen = run.Len()
+	}
+	if ing, ok := im.b.(Ingester); ok && (n >= ingestMin || runLen >= ingestMin) {
+		parts := ingestParts(batch)
+		if runLen > 0 {
+			at, _ := slices.BinarySearchFunc(parts, prefixKey, func(p *Batch, k byte) int {
+				return cmp.Compare(p.Ops()[0].Key[0], k)
+			})
+			parts = slices.Insert(parts, at, run)
+		}
+		return ing.Ingest(ctx, parts)
+	}
+	if run != nil {
+		for _, op := range run.Ops() {
+			batch.Set(op.Key, op.Value)
+		}
+	}
+	return im.b.Commit(ctx, batch)
+}
+
+// ingestParts splits batch into the parts an Ingester places on their
+// own, in key order: one for each kind of key, with the level-0 hash
+// tiles apart from the higher levels, whose partial tiles are rewritten.
+// The records and the level-0 tiles of an import only ever get new keys,
+// so they never overlap what is stored.
+func ingestParts(batch *Batch) []*Batch {
+	group := func(key []byte) int {
+		g := int(key[0]) * 2
+		if key[0] == prefixIndexed {
+			g = prefixImport * 2 // the two state keys, adjacent, in one part
+		}
+		if key[0] == prefixTile && len(key) > 1 && key[1] != 0 {
+			g++
+		}
+		return g
+	}
+	var parts []*Batch
+	var groups []int
+	for _, op := range batch.Ops() {
+		g := group(op.Key)
+		i := slices.Index(groups, g)
+		if i < 0 {
+			i = len(groups)
+			groups = append(groups, g)
+			parts = append(parts, &Batch{})
+		}
+		if op.Delete {
+			parts[i].Delete(op.Key)
+		} else {
+			parts[i].Set(op.Key, op.Value)
+		}
+	}
+	// Sort the parts by group, which is key order.
+	idx := make([]int, len(parts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return groups[a] - groups[b] })
+	sorted := make([]*Batch, len(parts))
+	for i, j := range idx {
+		sorted[i] = parts[j]
+	}
+	return sorted
 }
 
 // cloneRows copies the rows of a partial tile, so that appending to the
@@ -410,20 +591,28 @@ func cloneRows(rows tileRows) tileRows {
 	return c
 }
 
-// hashLeaves computes the leaf hashes of records, on all cores for a
-// large batch.
-func hashLeaves(leaves []tlog.Hash, records [][]byte) {
+// hashLeaves computes the leaf hashes of records and, if key is set,
+// their keys, on all cores for a large batch.
+func hashLeaves(leaves []tlog.Hash, records [][]byte, key func([]byte) []byte, keys [][]byte) {
+	do := func(i, j int) {
+		sha256x.Leaves(asArrays(leaves[i:j]), records[i:j])
+		if key != nil {
+			for k := i; k < j; k++ {
+				keys[k] = key(records[k])
+			}
+		}
+	}
 	const minPart = 4096
 	parts := min(runtime.GOMAXPROCS(0), len(records)/minPart)
 	if parts <= 1 {
-		sha256x.Leaves(asArrays(leaves), records)
+		do(0, len(records))
 		return
 	}
 	var wg sync.WaitGroup
 	per := (len(records) + parts - 1) / parts
 	for i := 0; i < len(records); i += per {
 		j := min(i+per, len(records))
-		wg.Go(func() { sha256x.Leaves(asArrays(leaves[i:j]), records[i:j]) })
+		wg.Go(func() { do(i, j) })
 	}
 	wg.Wait()
 }

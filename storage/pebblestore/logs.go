@@ -138,6 +138,15 @@ func (l *LogStore) CommitPipelined(ctx context.Context, b *storage.Batch) (func(
 	return l.s.commitPipelined(ctx, l.ns, b)
 }
 
+// Ingest implements storage.Ingester within the named log.
+func (l *LogStore) Ingest(ctx context.Context, parts []*storage.Batch) error {
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.mu.RUnlock()
+	return l.s.ingest(ctx, l.ns, parts)
+}
+
 // Close implements storage.Backend: it closes this handle (the Store stays
 // open) and lets the name be opened again.
 func (l *LogStore) Close() error {

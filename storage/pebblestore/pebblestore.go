@@ -49,7 +49,11 @@ type Options struct {
 
 // A Store is an open Pebble database used as a storage.Backend.
 type Store struct {
-	db *pebble.DB
+	db  *pebble.DB
+	dir string
+	po  *pebble.Options
+	// ingestSeq numbers the files Ingest writes.
+	ingestSeq atomic.Uint64
 	// mu guards closed: operations hold it shared, Close exclusively, so
 	// that no operation reaches a closed *pebble.DB (which panics).
 	mu     sync.RWMutex
@@ -118,7 +122,15 @@ func Open(dir string, o *Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("pebblestore: opening %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	wo := po.Clone()
+	wo.EnsureDefaults()
+	s := &Store{db: db, dir: dir, po: wo}
+	// Files of an Ingest that a crash interrupted: never linked in.
+	if err := s.removeIngestDir(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func isLockError(err error) bool {

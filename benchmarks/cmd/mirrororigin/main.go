@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -45,6 +47,7 @@ func run(ctx context.Context) error {
 	dir := flag.String("dir", "", "`directory` of the origin (store, skey, vkey); required")
 	n := flag.Float64("n", 1e6, "number of `records`")
 	listen := flag.String("listen", "127.0.0.1:8090", "`address` to serve on")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the serving (until interrupted) to `file`")
 	flag.Parse()
 	if *dir == "" {
 		return errors.New("-dir is required")
@@ -116,6 +119,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	srv := &http.Server{Addr: *listen, Handler: s}
 	go func() { <-ctx.Done(); srv.Close() }()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
@@ -124,9 +137,13 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// record returns the go.sum lines of example.com/mod<i/4> v1.<i%4>.0.
+// record returns the go.sum lines of version v1.<i%4>.0 of a module
+// whose path is derived from a hash of i/4, so that, as in a real
+// checksum database, the order of the log says nothing about the order of
+// the module paths (which a key index is sorted by).
 func record(i int64) []byte {
-	p, v := "example.com/mod"+strconv.FormatInt(i/4, 10), "v1."+strconv.FormatInt(i%4, 10)+".0"
+	m := sha256.Sum256([]byte("module " + strconv.FormatInt(i/4, 10)))
+	p, v := "example.com/"+hex.EncodeToString(m[:2])+"/m"+hex.EncodeToString(m[2:6]), "v1."+strconv.FormatInt(i%4, 10)+".0"
 	h1 := sha256.Sum256([]byte("zip " + strconv.FormatInt(i, 10)))
 	h2 := sha256.Sum256([]byte("mod " + strconv.FormatInt(i, 10)))
 	return []byte(p + " " + v + " h1:" + base64.StdEncoding.EncodeToString(h1[:]) + "\n" +
