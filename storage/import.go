@@ -476,9 +476,6 @@ func (im *Importer) Append(ctx context.Context, records, keys [][]byte, hash tlo
 	default:
 		im.indexed = newN
 	}
-	if !deferred {
-		im.pend.reset()
-	}
 	if publish {
 		im.checkpoint, im.tree = im.target, im.targetTree
 	}

@@ -41,7 +41,9 @@ func TestImportDeferredIndex(t *testing.T) {
 	a, _ := tlog.NewAppender(0, nil)
 	key := func(r []byte) []byte { k, _, _ := bytes.Cut(r, []byte("\n")); return bytes.Clone(k) }
 	opts := importOptions()
-	opts.Key, opts.IndexBuffer = key, 2000
+	// An Append of 100 records holds about 2,200 bytes of keys: a run
+	// every 10 Appends, so the reopen at record 1500 has 5 pending.
+	opts.Key, opts.IndexBuffer = key, 20000
 
 	ms := memstore.New()
 	im, err := storage.OpenImport(ctx, ms, opts)
@@ -60,6 +62,9 @@ func TestImportDeferredIndex(t *testing.T) {
 			im.Close()
 			if im, err = storage.OpenImport(ctx, ms, opts); err != nil {
 				t.Fatal(err)
+			}
+			if v, err := ms.Get(ctx, []byte("j")); err != nil || !bytes.Equal(v, []byte{0xe8, 0x07}) {
+				t.Fatalf("index state at the reopen: %x, %v; want 1000 records indexed (e807)", v, err)
 			}
 		}
 		a.Append(recs[i : i+100])
